@@ -116,6 +116,17 @@ class OfflineSettings(_Section):
     max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
 
 
+class SyncSettings(_Section):
+    """The sync worker: batching, retry backoff, heartbeat and catalog refresh (owned by sync/)."""
+    batch_size: Annotated[int, Field(ge=1, le=500)] = 200
+    idle_poll_s: Annotated[float, Field(gt=0, le=600)] = 5.0        # look at the outbox at least this often
+    backoff_base_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    backoff_cap_s: Annotated[float, Field(gt=0, le=3600)] = 300.0   # full jitter: rand(0, min(cap, base*2^n))
+    stagger_window_s: Annotated[int, Field(ge=0, le=3600)] = 60     # start offset = hash(terminal id) mod window
+    heartbeat_interval_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    catalog_interval_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+
+
 class UiSettings(_Section):
     language: Literal["zh_CN", "en"] = "zh_CN"
     care_mode: bool = False
@@ -149,6 +160,7 @@ class Settings(_Section):
     devices: DeviceSettings = DeviceSettings()
     session: SessionSettings = SessionSettings()
     offline: OfflineSettings = OfflineSettings()
+    sync: SyncSettings = SyncSettings()
     ui: UiSettings = UiSettings()
     paths: PathSettings = PathSettings()
     logging: LoggingSettings = LoggingSettings()
