@@ -108,10 +108,12 @@ def _merge(base: dict, over: dict, source: str, origin: dict, prefix: tuple = ()
 
 
 def _mark(value: Any, source: str, origin: dict, key: tuple) -> None:
-    origin[key] = source
+    """Record which layer set each leaf key."""
     if isinstance(value, dict):
         for k, v in value.items():
             _mark(v, source, origin, key + (k,))
+    else:
+        origin[key] = source
 
 
 def _lookup(data: dict, loc: tuple) -> Any:
@@ -128,6 +130,10 @@ def _source_of(origin: dict, loc: tuple, default: str) -> str:
     for n in range(len(loc), 0, -1):
         if loc[:n] in origin:
             return origin[loc[:n]]
+        # not set itself: blame the latest layer (env > file > profile) that set something beside it
+        inner = [src for key, src in origin.items() if key[:n] == loc[:n]]
+        if inner:
+            return max(inner, key=lambda src: 3 if src.startswith("env:") else 1 if src.startswith("profile:") else 2)
     return default
 
 
@@ -162,7 +168,7 @@ def load_settings(profile: str | None = None, file: str | Path | None = None,
             if err["type"] == "extra_forbidden":
                 allowed = "unknown key (check the spelling; see `hpf-kiosk config show` for the known keys)"
             else:
-                allowed = err["msg"]
+                allowed = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(_source_of(origin, keys, f"profile:{name}"), ".".join(keys), value, allowed))
         # One line per key: unions report each branch; keep the first message for a key.
         seen, unique = set(), []

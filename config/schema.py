@@ -7,7 +7,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 
 class _Section(BaseModel):
@@ -49,11 +49,12 @@ class IdCardReaderSettings(_Section):
     read_fingerprint: bool = False
     poll_interval_s: Annotated[float, Field(gt=0, le=5)] = 0.3
 
-    @model_validator(mode="after")
-    def _port_for_serial(self):
-        if self.backend == "gat467" and not self.port:
-            raise ValueError("backend 'gat467' needs 'port' (for example /dev/ttyUSB0)")
-        return self
+    @field_validator("port")
+    @classmethod
+    def _port_for_serial(cls, port, info: ValidationInfo):
+        if info.data.get("backend") == "gat467" and not port:
+            raise ValueError("backend 'gat467' needs a serial port, for example /dev/ttyUSB0")
+        return port
 
 
 class CardReaderSettings(_Section):
@@ -75,11 +76,12 @@ class ReceiptPrinterSettings(_Section):
     profile: str = "generic-gb18030"
     status_timeout_s: Annotated[float, Field(gt=0, le=10)] = 1.0
 
-    @model_validator(mode="after")
-    def _transport_scheme(self):
-        if not self.transport.split(":", 1)[0] in ("tcp", "serial", "file", "usb"):
+    @field_validator("transport")
+    @classmethod
+    def _transport_scheme(cls, transport):
+        if transport.split("://", 1)[0] not in ("tcp", "serial", "file", "usb") or "://" not in transport:
             raise ValueError("transport must start with tcp://, serial://, file:// or usb://")
-        return self
+        return transport
 
 
 class A4PrinterSettings(_Section):
@@ -101,11 +103,13 @@ class SessionSettings(_Section):
     warning_s: Annotated[int, Field(ge=20, le=300)] = 30
     max_extensions: Annotated[int, Field(ge=10, le=100)] = 10
 
-    @model_validator(mode="after")
-    def _warning_fits(self):
-        if self.warning_s >= self.idle_timeout_s:
-            raise ValueError("warning_s must be shorter than idle_timeout_s")
-        return self
+    @field_validator("warning_s")
+    @classmethod
+    def _warning_fits(cls, warning_s, info: ValidationInfo):
+        idle = info.data.get("idle_timeout_s")
+        if idle is not None and warning_s >= idle:
+            raise ValueError(f"must be shorter than idle_timeout_s ({idle})")
+        return warning_s
 
 
 class OfflineSettings(_Section):
