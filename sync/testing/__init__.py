@@ -1,0 +1,1 @@
+"""Test and bench helpers for sync/: fault proxy, crash driver. Not used by the kiosk at run time."""
