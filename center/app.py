@@ -1,0 +1,75 @@
+"""The reference center's HTTP service (FastAPI). `create_app(config)` builds it; `hpf-center serve` runs it.
+
+Every terminal endpoint is signed (sync.protocol); every mutating endpoint needs an Idempotency-Key.
+Every error answers sync.protocol.ErrorBody: a stable code, a plain Chinese message, an English detail."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from center.config import CenterConfig
+from center.db import make_engine, make_sessionmaker, migrate
+from center.errors import ApiError
+from sync.protocol import ErrorBody
+
+log = logging.getLogger(__name__)
+
+ERROR_RESPONSES = {s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 422, 500)}
+
+
+def create_app(config: CenterConfig | None = None, *, run_migrations: bool = True) -> FastAPI:
+    config = config or CenterConfig.from_env()
+    if run_migrations:
+        migrate(config.db_url)
+    engine = make_engine(config.db_url)
+    app = FastAPI(title="HPF reference center", version="1.0.0",
+                  description="住房公积金中心参考平台 — the wire contract for hpf-kiosk terminals (sync.protocol).",
+                  responses=ERROR_RESPONSES)
+    app.state.config = config
+    app.state.engine = engine
+    app.state.db = make_sessionmaker(engine)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        level = logging.WARNING if exc.status < 500 else logging.ERROR
+        log.log(level, "%s %s -> %d %s: %s", request.method, request.url.path, exc.status, exc.code, exc.detail)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errs = exc.errors()
+        where = "; ".join(".".join(str(x) for x in e.get("loc", ())) + ": " + str(e.get("msg", ""))
+                          for e in errs[:5])
+        log.warning("%s %s -> 422 validation: %s", request.method, request.url.path, where)
+        return JSONResponse(ErrorBody(code="VALIDATION_FAILED", message="提交的信息不完整或格式不正确",
+                                      detail=where[:1000]).model_dump(), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        zh = {404: "未找到该服务", 405: "不支持的请求方式"}.get(exc.status_code, "请求无法处理")
+        return JSONResponse(ErrorBody(code=f"HTTP_{exc.status_code}", message=zh, detail=str(exc.detail)).model_dump(),
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.error("%s %s -> 500 %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return JSONResponse(ErrorBody(code="INTERNAL_ERROR", message="系统繁忙，请稍后再试",
+                                      detail=type(exc).__name__).model_dump(), status_code=500)
+
+    from center.api import admin, identity, query, terminal
+    for mod in (terminal, query, identity, admin):
+        app.include_router(mod.router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.on_event("shutdown")
+    def _dispose() -> None:
+        engine.dispose()
+
+    return app
