@@ -1,0 +1,90 @@
+"""Fixtures for the kiosk shell and its Qt-free core: demo settings in a temp dir, simulated devices,
+the stand-in (or real embedded) center, a fake clock, and a Terminal wired to them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from config import load_settings
+from kiosk.flows.ports import Devices
+from kiosk.flows.standins import SimCamera, SimCardReader, SimIdCard, SimPrinter, StandInCenter
+from kiosk.flows.tasks import Tasks
+from kiosk.session import Terminal
+from kiosk.voice import MuteVoice
+from sync.protocol import Catalog, OfflinePolicy, ServiceItem
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screens"
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def demo_catalog() -> Catalog:
+    item = lambda code, zh, en, level, policy, **kw: ServiceItem(code=code, name_zh=zh, name_en=en,
+                                                                 identity_level=level, offline_policy=policy, **kw)
+    return Catalog(version="test-1", items=[
+        item("account_query", "公积金查询", "Account query", 1, OfflinePolicy.ONLINE_ONLY),
+        item("withdrawal", "提取", "Withdrawal", 3, OfflinePolicy.STORE_AND_FORWARD),
+        item("loan_calculator", "贷款试算", "Loan calculator", 0, OfflinePolicy.LOCAL),
+        item("deposit_certificate", "缴存使用证明", "Deposit-use certificate", 2, OfflinePolicy.ONLINE_ONLY),
+        item("evaluation", "服务评价", "Service evaluation", 1, OfflinePolicy.STORE_AND_FORWARD),
+        item("payoff_certificate", "贷款结清证明", "Loan payoff certificate", 3, OfflinePolicy.ONLINE_ONLY),
+        item("transfer_in", "转移接续", "Account transfer-in", 2, OfflinePolicy.ONLINE_ONLY, enabled=False),
+    ])
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPF_KIOSK__PATHS__DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HPF_KIOSK__PATHS__LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setenv("HPF_KIOSK__SESSION__IDLE_TIMEOUT_S", "90")
+    monkeypatch.setenv("HPF_KIOSK__SESSION__WARNING_S", "30")
+    return load_settings(profile="demo")
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sims():
+    return Devices(idcard=SimIdCard(), camera=SimCamera(frame_interval_s=0.005), cardreader=SimCardReader(),
+                   printer=SimPrinter())
+
+
+@pytest.fixture
+def center():
+    return StandInCenter()
+
+
+@pytest.fixture
+def terminal(settings, sims, center, clock):
+    tasks = Tasks()
+    t = Terminal(settings, sims, center, tasks, voice=MuteVoice(), clock=clock, catalog=demo_catalog())
+    t.set_network(True, 0)
+    yield t
+    t.close()
+
+
+def tile(terminal, code):
+    return next(t for t in terminal.tiles() if t.code == code)
+
+
+@pytest.fixture
+def start_item(terminal):
+    """Start a session for a catalog item and its identification flow."""
+    def start(code):
+        terminal.start_session(tile(terminal, code))
+        return terminal.identify()
+    return start
