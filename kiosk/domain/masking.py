@@ -13,7 +13,7 @@ _HKMT = r"8[123]0000(?:18|19|20)\d{2}\d{4}\d{3}[\dXx]"
 # Order matters: IDs (18/15 digits) before card numbers (16-19 digits) so an ID is masked as an ID.
 _PATTERNS = [
     ("id", re.compile(rf"(?<![\dA-Za-z])(?:{_ID18}|{_ID15})(?![\dA-Za-z])")),
-    ("card", re.compile(r"(?<![\d*])(\d{4}[ -]?){3}\d{4,7}(?![\d*])")),
+    ("card", re.compile(r"(?<![\d*])(\d{4}[ -]?){3}\d{4,7}(?![\d*Xx])")),
     ("phone", re.compile(r"(?<![\d*])1[3-9]\d{9}(?![\d*])")),
 ]
 
@@ -51,6 +51,12 @@ def mask_name(name: str) -> str:
     return s[0] + "*" * (len(s) - 1)
 
 
+# Safety net: a run of 11+ digits left after the passes above (numbers glued together or glued to
+# letters, e.g. "ID11010519491231002X" or an ID followed directly by a phone) keeps only its first 3 and
+# last 4 characters, which is within every rule above.
+_LONG_DIGIT_RUN = re.compile(r"\d{11,}[Xx]?")
+
+
 def mask_text(text: str) -> str:
     """Mask every ID number, bank card number and mobile number found in free text."""
     if not text:
@@ -58,7 +64,12 @@ def mask_text(text: str) -> str:
     out = _PATTERNS[0][1].sub(lambda m: mask_id_number(m.group(0)), text)
     out = _PATTERNS[1][1].sub(lambda m: _mask_card_keep_sep(m.group(0)), out)
     out = _PATTERNS[2][1].sub(lambda m: mask_phone(m.group(0)), out)
+    out = _LONG_DIGIT_RUN.sub(lambda m: _keep_3_4(m.group(0)), out)
     return out
+
+
+def _keep_3_4(s: str) -> str:
+    return s[:3] + "*" * (len(s) - 7) + s[-4:]
 
 
 def _mask_card_keep_sep(s: str) -> str:
