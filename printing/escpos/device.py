@@ -1,0 +1,201 @@
+"""EscposPrinter: the receipt printer as a Device (worker thread, status events, completions).
+
+A print job, on the printer's worker:
+  1. journal the document (pending);
+  2. open the transport (printer gone -> deviceNotReady PRINTER_GONE, job failed);
+  3. read real-time status with a timeout; paper out / cover open / cutter error / offline -> the job is not
+     sent, it fails with that code and stays reprintable; no answer -> print anyway, status unknown;
+  4. send the bytes (ESC @, FS &, GB18030 text, QR, cut, FS .);
+  5. read status again; a problem now (paper ran out mid-receipt) -> job failed, the receipt is incomplete and
+     can be printed again as a copy once paper is back;
+  6. job printed (noting when the status was unknown).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Optional
+
+from devices.base import (CommandHandle, Completion, CompletionCode, Device, DeviceError, DeviceStatus, PaperState,
+                          Usability)
+from printing.documents import Document, DocumentError
+from printing.escpos.profiles import ProfileError, get_profile
+from printing.escpos.render import RenderError, render_document
+from printing.escpos.status import PrinterStatus, read_status
+from printing.escpos.transport import TransportError, parse_transport
+from printing.jobs import JobState, PrintJournal
+
+log = logging.getLogger(__name__)
+
+MID_JOB_MESSAGES = {
+    "PAPER_OUT": "打印过程中纸张用完，回单未打印完整；补充纸张后可补打",
+    "COVER_OPEN": "打印过程中打印机盖被打开，回单未打印完整；合上后可补打",
+}
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    job_id: str
+    status_known: bool          # False: the printer did not answer the status read; printed anyway
+    paper: PaperState
+    detail: str = ""
+
+
+class EscposPrinter(Device):
+    role = "receipt_printer"
+    capabilities = frozenset({"receipt", "qr", "cut", "status", "reprint"})
+
+    def __init__(self, transport_uri: str, *, width_mm: int = 80, profile: str = "generic-gb18030",
+                 status_timeout_s: float = 1.0, io_timeout_s: float = 10.0, job_timeout_s: float = 30.0,
+                 journal: Optional[PrintJournal] = None, role: Optional[str] = None):
+        super().__init__(role)
+        self.transport_uri = transport_uri
+        self.width_mm = width_mm
+        self.profile = get_profile(profile)
+        self.status_timeout_s = status_timeout_s
+        self.io_timeout_s = io_timeout_s
+        self.job_timeout_s = job_timeout_s
+        self.journal = journal or PrintJournal(":memory:")
+        self.simulator = None          # set by build_sim_escpos_printer
+        parse_transport(transport_uri)  # a bad URI fails at start-up, not at the first customer
+
+    def is_usable(self) -> Usability:   # instance-level: depends on the configured transport
+        return type(parse_transport(self.transport_uri)).is_usable()
+
+    # ------------------------------------------------------------------ commands (run on the worker)
+    def print_document(self, document: Document, *, timeout: Optional[float] = None) -> CommandHandle:
+        """Journal and print; the handle's Completion.value is a PrintResult (or the error says why not)."""
+        job = self.journal.add(document, self.role)
+        return self.worker.submit("print", lambda token: self._print_job(job.id, document, token),
+                                  timeout or self.job_timeout_s)
+
+    def print_receipt(self, receipt, *, timeout: Optional[float] = None) -> CommandHandle:
+        return self.print_document(receipt, timeout=timeout)
+
+    def reprint(self, job_id: str, *, timeout: Optional[float] = None) -> CommandHandle:
+        """Print a journaled job again, marked 补打/COPY; a printed copy resolves a failed original."""
+        original = self.journal.get(job_id)
+        document = original.document.as_copy()
+        job = self.journal.add(document, self.role, reprint_of=original.id)
+        return self.worker.submit("reprint", lambda token: self._print_job(job.id, document, token),
+                                  timeout or self.job_timeout_s)
+
+    def query_status(self) -> CommandHandle:
+        return self.worker.submit("status", self._status_command, self.status_timeout_s * 4 + self.io_timeout_s)
+
+    def selftest(self) -> Completion:
+        c = self.query_status().result()
+        if c.ok and c.value is None:
+            return Completion(CompletionCode.SUCCESS, None, "STATUS_UNKNOWN",
+                              f"{self.transport_uri}: connected, printer did not answer DLE EOT (status unknown)")
+        if c.ok:
+            return Completion(CompletionCode.SUCCESS, c.value, "", f"{self.transport_uri}: {c.value.describe()}")
+        return c
+
+    # ------------------------------------------------------------------ internals
+    def _status_command(self, token) -> Optional[PrinterStatus]:
+        transport = self._open(token)
+        with transport:
+            status = read_status(transport, self._status_timeout(token))
+        self._apply_status(status)
+        problem = status.problem if status else None
+        if problem:
+            raise DeviceError(problem.completion, problem.error_code, problem.description, problem.message_zh)
+        return status
+
+    def _status_timeout(self, token) -> float:
+        rem = token.remaining
+        return self.status_timeout_s if rem is None else max(0.05, min(self.status_timeout_s, rem / 3))
+
+    def _open(self, token):
+        transport = parse_transport(self.transport_uri)
+        try:
+            transport.open(min(self.io_timeout_s, token.remaining or self.io_timeout_s))
+        except TransportError as exc:
+            log.warning("receipt printer %s: %s (%s)", self.transport_uri, exc, exc.code)
+            self.status.update(device=DeviceStatus.NO_DEVICE, paper=PaperState.UNKNOWN, detail=str(exc))
+            raise DeviceError(CompletionCode.DEVICE_NOT_READY, exc.code, str(exc), exc.message_zh) from None
+        return transport
+
+    def _apply_status(self, status: Optional[PrinterStatus]) -> None:
+        if status is None:
+            self.status.update(device=DeviceStatus.ONLINE, detail="status unknown (no reply to DLE EOT)")
+            return
+        problem = status.problem
+        if problem:
+            self.status.update(device=problem.device, paper=problem.paper, detail=problem.description)
+        else:
+            self.status.update(device=DeviceStatus.ONLINE, paper=status.paper, detail=status.describe())
+
+    def _fail(self, job_id: str, completion: CompletionCode, error_code: str, description: str, message_zh: str):
+        self.journal.mark_failed(job_id, error_code, description)
+        log.warning("receipt printer: job %s failed: %s (%s)", job_id, description, error_code)
+        raise DeviceError(completion, error_code, f"print job {job_id}: {description}", message_zh)
+
+    def _print_job(self, job_id: str, document: Document, token) -> PrintResult:
+        try:
+            data = render_document(document, self.width_mm, self.profile)
+        except (RenderError, DocumentError, ProfileError) as exc:
+            self._fail(job_id, CompletionCode.INVALID_DATA, exc.code, str(exc), exc.message_zh)
+        try:
+            transport = self._open(token)
+        except DeviceError as exc:
+            self.journal.mark_failed(job_id, exc.completion.error_code, exc.completion.description)
+            raise
+        with transport:
+            try:
+                before = read_status(transport, self._status_timeout(token))
+                self._apply_status(before)
+                if before is not None and before.problem:
+                    p = before.problem
+                    self._fail(job_id, p.completion, p.error_code, f"not printed: {p.description}", p.message_zh)
+                token.check()
+                transport.write(data, min(self.io_timeout_s, token.remaining or self.io_timeout_s))
+                after = read_status(transport, self._status_timeout(token))
+            except TransportError as exc:
+                self.status.update(device=DeviceStatus.OFFLINE, detail=str(exc))
+                self._fail(job_id, CompletionCode.DEVICE_NOT_READY, exc.code, str(exc), exc.message_zh)
+            except DeviceError as exc:
+                if self.journal.get(job_id).state is JobState.PENDING:   # canceled / timed out
+                    self.journal.mark_failed(job_id, exc.completion.error_code, exc.completion.description)
+                raise
+        self._apply_status(after)
+        if after is not None and after.problem:
+            p = after.problem
+            self._fail(job_id, p.completion, p.error_code, f"{p.description} during the job; receipt incomplete",
+                       MID_JOB_MESSAGES.get(p.error_code, p.message_zh))
+        known = before is not None and after is not None
+        note = "" if known else "status unknown: printed without a status reply"
+        self.journal.mark_printed(job_id, note)
+        log.info("receipt printer: job %s printed (%d bytes)%s", job_id, len(data), f"; {note}" if note else "")
+        return PrintResult(job_id, known, after.paper if after else PaperState.UNKNOWN, note)
+
+    def close(self) -> None:
+        super().close()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+# --------------------------------------------------------------------------- factories (devices.registry)
+
+def _journal(settings) -> PrintJournal:
+    return PrintJournal.for_settings(settings)
+
+
+def build_escpos_printer(settings) -> EscposPrinter:
+    s = settings.devices.receipt_printer
+    return EscposPrinter(s.transport, width_mm=s.width_mm, profile=s.profile, status_timeout_s=s.status_timeout_s,
+                         journal=_journal(settings))
+
+
+def build_sim_escpos_printer(settings) -> EscposPrinter:
+    """A simulated printer on a free loopback port and the real EscposPrinter talking to it over TCP.
+
+    `printer.simulator` is the SimPrinter: take the paper out, open the cover, hang the status read."""
+    from printing.sim import SimPrinter
+    s = settings.devices.receipt_printer
+    sim = SimPrinter(port=0, width_mm=s.width_mm).start()
+    printer = EscposPrinter(f"tcp://127.0.0.1:{sim.port}", width_mm=s.width_mm, profile=s.profile,
+                            status_timeout_s=s.status_timeout_s, journal=_journal(settings))
+    printer.simulator = sim
+    return printer
