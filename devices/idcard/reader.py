@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional
 
 from config import Settings
 from devices.base import (Canceled, CancelToken, CommandHandle, Completion, CompletionCode, Device, DeviceError,
-                          DeviceStatus, MediaState, Usability)
+                          DeviceStatus, MediaState, TimedOut, Usability)
 from devices.idcard import card as cardmod
 from devices.idcard import protocol as p
 from devices.idcard.photo import PhotoDecoder, load_photo_decoder
@@ -137,7 +137,15 @@ class IdCardReader(Device):
         """Wait for a card, then read it. Returns at once; handle.result() is a Completion whose value is
         IdCardData. timeout 0 = wait for the customer (handle.cancel() still stops it)."""
         fp = self.read_fingerprint if fingerprint is None else fingerprint
-        return self._submit("read_card", lambda t: self._read_loop(t, fp), timeout)
+
+        def run(token: CancelToken) -> cardmod.IdCardData:
+            try:
+                return self._read_loop(token, fp)
+            except TimedOut:
+                raise DeviceError(CompletionCode.TIMEOUT, "NO_CARD_TIMEOUT",
+                                  f"no ID card read within {timeout:g} s",
+                                  "未读到身份证，请将身份证放在感应区后重试") from None
+        return self._submit("read_card", run, timeout)
 
     def cancel(self) -> None:
         """Cancel the command now running (a waiting read_card ends as canceled)."""
