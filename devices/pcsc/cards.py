@@ -291,11 +291,11 @@ CARD_DESCRIPTIONS_ZH = {
 }
 
 
-def make_card(name: str, holder: Optional[CardHolder] = None, **holder_fields) -> CardModel:
-    """A fresh card model by name; holder fields (name, id_number, pan, ...) override the defaults."""
-    if name not in CARDS:
-        raise KeyError(f"unknown card '{name}' (known: {', '.join(sorted(CARDS))})")
+def make_card(kind: str, holder: Optional[CardHolder] = None, **holder_fields) -> CardModel:
+    """A fresh card model by kind; holder fields (name, id_number, pan, ...) override the defaults."""
+    if kind not in CARDS:
+        raise KeyError(f"unknown card '{kind}' (known: {', '.join(sorted(CARDS))})")
     holder = replace(holder or CardHolder(), **{k: v for k, v in holder_fields.items() if v is not None})
     if not (holder.pan.isdigit() and 12 <= len(holder.pan) <= 19):
         raise ValueError("card number must be 12-19 digits")
-    return CARDS[name](holder)
+    return CARDS[kind](holder)
