@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import termios
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -293,7 +294,7 @@ class IdCardReader(Device):
                                            f"{self._parser.pending} of {self._parser.expected_total()} bytes")
                     self._set_status(DeviceStatus.OFFLINE, f"no answer on {self.port}")
                     raise p.host_error("RX_TIMEOUT", f"{command.name}: no answer within {first_byte_s:.1f} s")
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:   # EIO when the pty/USB goes away
             raise self._link_lost(exc) from None
         self._last_io = time.monotonic()
         try:
