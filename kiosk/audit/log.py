@@ -1,0 +1,381 @@
+"""Append-only, HMAC-chained, masked audit log (ARCHITECTURE.md "Audit log"; ux-sync-security.md audit rules).
+
+Record n: seq, ts (UTC ISO-8601), actor, action, target, details (JSON), prev_hash, hash where
+    hash_n = HMAC-SHA256(key, prev_hash_n || canonical JSON {seq, ts, actor, action, target, details})
+and prev_hash_n = hash_(n-1) (64 zeros for the first). Actor, target and every string inside details pass
+through kiosk.domain.masking.mask_text before they are hashed and stored, so the log never holds personal
+data in clear.
+
+Storage: SQLite, WAL, synchronous=FULL; triggers refuse UPDATE and DELETE through SQLite. A sidecar head file
+(<db>.head, JSON {seq, hash, mac}) is rewritten atomically after each append, MACed with the same key; the
+head is also what the terminal reports to the center on sync. verify() compares the table with it, so
+dropping the last records (truncation) shows even though the remaining chain is intact.
+
+Several threads may share one AuditLog; several processes may append to the same file (BEGIN IMMEDIATE)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import stat
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from kiosk.domain.masking import mask_text
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+KEY_BYTES = 32
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq       INTEGER PRIMARY KEY,
+    ts        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL DEFAULT '',
+    details   TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+
+class AuditError(Exception):
+    """Audit storage or key problem. `code` and `message_zh` for the technician's screen."""
+
+    def __init__(self, code: str, message_en: str, message_zh: str = "审计日志异常，请联系技术人员"):
+        super().__init__(message_en)
+        self.code = code
+        self.message_zh = message_zh
+
+
+def audit_key_file(settings) -> Path:
+    """The audit HMAC key lives next to the audit database (mode 0600).
+
+    It is deliberately not settings.key_file (terminal.key): that file is written by enrollment, and
+    replacing it would make every earlier audit record fail verification."""
+    return Path(settings.paths.data_dir) / "audit.key"
+
+
+def load_or_create_key(path: "str | Path") -> bytes:
+    """Read the 32-byte key; create it (0600, O_EXCL, fsynced) if missing. Refuse group/other access."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        try:
+            os.write(fd, secrets.token_bytes(KEY_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        log.info("created audit key file %s (mode 0600)", path)
+    try:
+        mode = path.stat().st_mode
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AuditError("AUDIT_KEY_UNREADABLE", f"cannot read audit key {path}: {exc.strerror}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise AuditError("AUDIT_KEY_PERMISSIONS",
+                         f"audit key {path} is accessible by group/others (mode {oct(mode & 0o777)}); chmod 600 it",
+                         "审计密钥文件权限不安全，请联系技术人员")
+    if len(data) < KEY_BYTES:
+        raise AuditError("AUDIT_KEY_INVALID", f"audit key {path} has {len(data)} bytes, need {KEY_BYTES}")
+    return data
+
+
+def _canonical(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _mask_value(value: Any) -> Any:
+    """Mask personal data anywhere inside details (strings, and numbers that are really ID/phone/card)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        masked = mask_text(text)
+        return value if masked == text else masked
+    if isinstance(value, dict):
+        return {mask_text(str(k)): _mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_mask_value(v) for v in value]
+    return mask_text(str(value))
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    target: str
+    details: dict
+    prev_hash: str
+    hash: str
+
+    def body(self) -> dict:
+        return {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
+                "target": self.target, "details": self.details}
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    kind: str        # edited | inserted | deleted | reordered | truncated | head
+    detail: str
+
+    def __str__(self) -> str:
+        return f"seq {self.seq}: {self.kind}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    records: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def kinds(self) -> dict[int, set[str]]:
+        out: dict[int, set[str]] = {}
+        for p in self.problems:
+            out.setdefault(p.seq, set()).add(p.kind)
+        return out
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"audit log OK: {self.records} records, head seq {self.head_seq} {self.head_hash[:16]}…"
+        lines = [f"audit log TAMPERED: {len(self.problems)} problem(s) in {self.records} records"]
+        lines += ["  " + str(p) for p in self.problems]
+        return "\n".join(lines)
+
+
+class AuditLog:
+    def __init__(self, path: "str | Path", key: bytes):
+        if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+            raise AuditError("AUDIT_KEY_INVALID", "audit key must be at least 16 bytes")
+        self.path = Path(path)
+        self.head_path = self.path.with_name(self.path.name + ".head")
+        self._key = bytes(key)
+        self._lock = threading.RLock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise AuditError("AUDIT_DB", f"cannot open audit database {self.path}: {exc}") from None
+
+    @classmethod
+    def open(cls, settings) -> "AuditLog":
+        return cls(settings.audit_db, load_or_create_key(audit_key_file(settings)))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "AuditLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def _mac(self, prev_hash: str, body: dict) -> str:
+        return hmac.new(self._key, prev_hash.encode("ascii") + _canonical(body), hashlib.sha256).hexdigest()
+
+    def append(self, actor: str, action: str, target: str = "", details: dict | None = None) -> AuditRecord:
+        """Add one record (masked) and move the head. Durable when it returns."""
+        if not actor or not action:
+            raise AuditError("AUDIT_FIELDS", "audit records need an actor and an action")
+        clean_details = _mask_value(dict(details or {}))
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                row = cur.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+                ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+                rec = AuditRecord(seq, ts, mask_text(str(actor)), str(action), mask_text(str(target or "")),
+                                  clean_details, prev, "")
+                digest = self._mac(prev, rec.body())
+                cur.execute("INSERT INTO audit (seq, ts, actor, action, target, details, prev_hash, hash) "
+                            "VALUES (?,?,?,?,?,?,?,?)",
+                            (seq, ts, rec.actor, rec.action, rec.target, _canonical(clean_details).decode("utf-8"),
+                             prev, digest))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            self._write_head(seq, digest)
+        return AuditRecord(seq, ts, rec.actor, rec.action, rec.target, clean_details, prev, digest)
+
+    def sink(self, actor: str = "system") -> "AuditSinkAdapter":
+        """An object with append(action, details) for code that only knows actions (sync.journal.AuditSink)."""
+        return AuditSinkAdapter(self, actor)
+
+    def _head_mac(self, seq: int, digest: str) -> str:
+        return hmac.new(self._key, f"head|{seq}|{digest}".encode("ascii"), hashlib.sha256).hexdigest()
+
+    def _write_head(self, seq: int, digest: str) -> None:
+        data = json.dumps({"seq": seq, "hash": digest, "mac": self._head_mac(seq, digest)}).encode()
+        tmp = self.head_path.with_name(self.head_path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.head_path)
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last record in the table; (0, GENESIS) when empty."""
+        with self._lock:
+            row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS)
+
+    def stored_head(self) -> tuple[int, str] | None:
+        """The sidecar head, or None if absent/unreadable/forged."""
+        try:
+            data = json.loads(self.head_path.read_text())
+            seq, digest, mac = int(data["seq"]), str(data["hash"]), str(data["mac"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not hmac.compare_digest(mac, self._head_mac(seq, digest)):
+            return None
+        return seq, digest
+
+    def _rows(self) -> list[AuditRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT seq, ts, actor, action, target, details, prev_hash, hash "
+                                    "FROM audit ORDER BY rowid").fetchall()
+        out = []
+        for seq, ts, actor, action, target, details, prev, digest in rows:
+            try:
+                parsed = json.loads(details)
+            except ValueError:
+                parsed = {"__unparseable__": details}
+            out.append(AuditRecord(seq, ts, actor, action, target, parsed, prev, digest))
+        return out
+
+    def tail(self, n: int = 20) -> list[AuditRecord]:
+        return [r for r in self._rows()[-n:]] if n > 0 else []
+
+    def __iter__(self) -> Iterator[AuditRecord]:
+        return iter(self._rows())
+
+    # --- verification ------------------------------------------------------------------------------
+
+    def _signed_as(self, rec: AuditRecord, seq: int) -> bool:
+        body = dict(rec.body(), seq=seq)
+        return hmac.compare_digest(self._mac(rec.prev_hash, body), rec.hash)
+
+    def verify(self, expected_head: tuple[int, str] | None = None) -> VerifyReport:
+        """Check every record and the chain; compare with the sidecar head (or `expected_head`, e.g. the
+        head last reported to the center). Each problem names the seq it concerns."""
+        rows = self._rows()
+        report = VerifyReport(records=len(rows))
+        report.head_seq, report.head_hash = self.head()
+        top = max([r.seq for r in rows] + [0])
+        search_limit = top + len(rows) + 1
+
+        signed: list[int | None] = []          # the seq each row was signed as (None: signed by no one)
+        for r in rows:
+            if self._signed_as(r, r.seq):
+                signed.append(r.seq)
+                continue
+            found = None
+            if len([s for s in signed if s is None]) < 1000:    # bound the search on a badly damaged log
+                for cand in range(1, search_limit + 1):
+                    if cand != r.seq and self._signed_as(r, cand):
+                        found = cand
+                        break
+            signed.append(found)
+
+        genuine = {s: r for r, s in zip(rows, signed) if s is not None}
+        max_genuine = max(genuine, default=0)
+
+        # records that no key holder wrote: edited in place, or inserted
+        for idx, (r, s) in enumerate(zip(rows, signed)):
+            if s is not None:
+                continue
+            next_valid = next((rows[j] for j in range(idx + 1, len(rows)) if signed[j] is not None), None)
+            kept_hash = next_valid is not None and next_valid.prev_hash == r.hash
+            slot_missing = 1 <= r.seq <= max_genuine and r.seq not in genuine
+            if kept_hash or slot_missing:
+                report.problems.append(Problem(r.seq, "edited", "record content does not match its HMAC"))
+            else:
+                report.problems.append(Problem(r.seq, "inserted",
+                                               "record was not written by this terminal (bad HMAC, outside the chain)"))
+
+        # moved records and order
+        last = 0
+        for r, s in zip(rows, signed):
+            if s is None:
+                continue
+            if s != r.seq:
+                report.problems.append(Problem(s, "reordered", f"record signed as seq {s} is stored as seq {r.seq}"))
+            elif s < last:
+                report.problems.append(Problem(s, "reordered", f"record seq {s} stored after seq {last}"))
+            last = max(last, s)
+
+        # gaps
+        edited_slots = {p.seq for p in report.problems if p.kind == "edited"}
+        for s in range(1, max_genuine + 1):
+            if s not in genuine and s not in edited_slots:
+                report.problems.append(Problem(s, "deleted", "record missing from the chain"))
+
+        # chain links between genuine records (e.g. a genuine record from another log spliced in)
+        for s, r in genuine.items():
+            prev = genuine.get(s - 1)
+            expected_prev = GENESIS if s == 1 else (prev.hash if prev else None)
+            if expected_prev is not None and r.prev_hash != expected_prev:
+                report.problems.append(Problem(s, "edited", "prev_hash does not link to the record before"))
+
+        # truncation against the stored head
+        head = expected_head if expected_head is not None else self.stored_head()
+        if expected_head is None and head is None and (rows or self.head_path.exists()):
+            report.problems.append(Problem(max_genuine, "head", "head file missing, unreadable or not MACed "
+                                                                "with this key; truncation cannot be ruled out"))
+        elif head is not None:
+            hseq, hhash = head
+            if hseq > max_genuine:
+                first = max_genuine + 1
+                report.problems.append(Problem(first, "truncated",
+                                               f"records {first}..{hseq} missing (head says seq {hseq})"))
+            elif hseq in genuine and genuine[hseq].hash != hhash:
+                report.problems.append(Problem(hseq, "head", "record at the head seq differs from the stored head"))
+        report.problems.sort(key=lambda p: (p.seq, p.kind))
+        return report
+
+
+class AuditSinkAdapter:
+    """append(action, details) -> AuditRecord, for callers with a fixed actor (sync.journal.AuditSink)."""
+
+    def __init__(self, audit: AuditLog, actor: str):
+        self._audit, self._actor = audit, actor
+
+    def append(self, action: str, details: dict | None = None, target: str = "") -> AuditRecord:
+        return self._audit.append(self._actor, action, target, details)

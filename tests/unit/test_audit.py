@@ -1,0 +1,181 @@
+"""The audit log shows any tampering, naming the record, and never stores personal data in clear."""
+import os
+import sqlite3
+import stat
+import threading
+
+import pytest
+
+from kiosk.audit import AuditError, AuditLog, load_or_create_key
+
+KEY = b"k" * 32
+
+
+@pytest.fixture
+def audit(tmp_path):
+    log = AuditLog(tmp_path / "audit.sqlite3", KEY)
+    for i in range(1, 7):
+        log.append(f"teller:T{i:03d}", "withdrawal.submit", target=f"client-{i}",
+                   details={"amount_fen": 1000 * i, "reason": "07"})
+    yield log
+    log.close()
+
+
+def _raw(log):
+    """What someone with shell access to the kiosk can do: open the file and drop the guards."""
+    db = sqlite3.connect(log.path, isolation_level=None)
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("DROP TRIGGER audit_no_delete")
+    return db
+
+
+def _kinds(report):
+    return {(p.seq, p.kind) for p in report.problems}
+
+
+def test_untouched_log_verifies(audit):
+    report = audit.verify()
+    assert report.ok and report.records == 6 and report.head_seq == 6
+    assert audit.head() == audit.stored_head()
+
+
+def test_sqlite_refuses_updates_and_deletes(audit):
+    db = sqlite3.connect(audit.path)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE audit SET actor='x' WHERE seq=1")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM audit WHERE seq=1")
+
+
+def test_edited_record_is_named(audit):
+    _raw(audit).execute("""UPDATE audit SET details='{"amount_fen":999999,"reason":"07"}' WHERE seq=3""")
+    report = audit.verify()
+    assert not report.ok and _kinds(report) == {(3, "edited")}
+
+
+def test_edited_record_with_recomputed_plain_hash_is_still_named(audit):
+    import hashlib
+    _raw(audit).execute("UPDATE audit SET actor='teller:T999', hash=? WHERE seq=2",
+                        (hashlib.sha256(b"forged").hexdigest(),))
+    assert (2, "edited") in _kinds(audit.verify())
+
+
+def test_deleted_record_is_named_as_a_gap(audit):
+    _raw(audit).execute("DELETE FROM audit WHERE seq=4")
+    assert _kinds(audit.verify()) == {(4, "deleted")}
+
+
+def test_record_inserted_at_the_end_is_named(audit):
+    _raw(audit).execute("INSERT INTO audit VALUES (7, '2026-01-01T00:00:00+00:00', 'teller:X', 'cash.out', '', "
+                        "'{}', ?, ?)", (audit.head()[1], "0" * 64))
+    assert _kinds(audit.verify()) == {(7, "inserted")}
+
+
+def test_record_inserted_in_the_middle_is_named(audit):
+    db = _raw(audit)
+    for seq in (6, 5, 4, 3):
+        db.execute("UPDATE audit SET seq=seq+1 WHERE seq=?", (seq,))
+    prev = db.execute("SELECT hash FROM audit WHERE seq=2").fetchone()[0]
+    db.execute("INSERT INTO audit VALUES (3, '2026-01-01T00:00:00+00:00', 'teller:X', 'cash.out', '', '{}', ?, ?)",
+               (prev, "f" * 64))
+    kinds = _kinds(audit.verify())
+    assert (3, "inserted") in kinds
+    assert {(s, "reordered") for s in (3, 4, 5, 6)} <= kinds     # the genuine records were pushed down
+
+
+def test_truncation_is_named_against_the_stored_head(audit):
+    _raw(audit).execute("DELETE FROM audit WHERE seq >= 5")
+    report = audit.verify()
+    assert _kinds(report) == {(5, "truncated")}
+    assert "5..6" in str(report.problems[0])
+
+
+def test_truncation_is_named_against_the_head_reported_to_the_center(audit):
+    reported = audit.head()
+    _raw(audit).execute("DELETE FROM audit WHERE seq = 6")
+    audit.head_path.unlink()        # the attacker also removed the sidecar
+    assert (6, "truncated") in _kinds(audit.verify(expected_head=reported))
+    assert any(p.kind == "head" for p in audit.verify().problems)
+
+
+def test_forged_head_file_is_not_trusted(audit):
+    audit.head_path.write_text('{"seq": 2, "hash": "00", "mac": "00"}')
+    assert any(p.kind == "head" for p in audit.verify().problems)
+
+
+def test_reordered_records_are_named(audit):
+    db = _raw(audit)
+    db.execute("UPDATE audit SET seq=-2 WHERE seq=2")
+    db.execute("UPDATE audit SET seq=2 WHERE seq=3")
+    db.execute("UPDATE audit SET seq=3 WHERE seq=-2")
+    assert _kinds(audit.verify()) == {(2, "reordered"), (3, "reordered")}
+
+
+def test_personal_data_is_never_stored_unmasked(tmp_path):
+    log = AuditLog(tmp_path / "a.sqlite3", KEY)
+    rec = log.append("teller:T001 for 11010519491231002X", "identify",
+                     target="card 6222021234567890128",
+                     details={"id": "11010519491231002X", "phone": 13800138000,
+                              "nested": [{"note": "手机13800138000，身份证11010519491231002X"}]})
+    log.close()
+    raw = (tmp_path / "a.sqlite3").read_bytes() + (tmp_path / "a.sqlite3-wal").read_bytes() \
+        if (tmp_path / "a.sqlite3-wal").exists() else (tmp_path / "a.sqlite3").read_bytes()
+    for secret in (b"11010519491231002X", b"13800138000", b"6222021234567890128", b"19491231"):
+        assert secret not in raw
+    assert rec.details["phone"] == "138****8000"
+    assert "110105********002X" in rec.details["nested"][0]["note"]
+
+
+def test_concurrent_appends_keep_one_chain(tmp_path):
+    log = AuditLog(tmp_path / "a.sqlite3", KEY)
+
+    def work(n):
+        for i in range(50):
+            log.append(f"worker{n}", "tick", details={"i": i})
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other = AuditLog(tmp_path / "a.sqlite3", KEY)      # a second connection, as another process would
+    other.append("other", "tick")
+    report = log.verify()
+    assert report.ok and report.records == 201
+
+
+def test_key_file_is_created_private_and_loose_permissions_are_refused(tmp_path):
+    path = tmp_path / "data" / "audit.key"
+    key = load_or_create_key(path)
+    assert len(key) == 32 and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert load_or_create_key(path) == key
+    os.chmod(path, 0o644)
+    with pytest.raises(AuditError) as err:
+        load_or_create_key(path)
+    assert err.value.code == "AUDIT_KEY_PERMISSIONS"
+
+
+def test_a_different_key_sees_every_record_as_foreign(audit):
+    other = AuditLog(audit.path, b"x" * 32)
+    assert not other.verify().ok
+
+
+def test_cli_verify_tail_head(tmp_path, monkeypatch, capsys):
+    from kiosk.cli.main import main
+    monkeypatch.setenv("HPF_KIOSK__PATHS__DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HPF_KIOSK__PATHS__LOG_DIR", str(tmp_path / "log"))
+    from config import load_settings
+    settings = load_settings()
+    log = AuditLog.open(settings)
+    for i in range(3):
+        log.append("technician", "config.change", details={"key": f"k{i}", "phone": "13800138000"})
+    log.close()
+    assert main(["audit", "verify"]) == 0
+    assert "OK: 3 records" in capsys.readouterr().out
+    assert main(["audit", "tail", "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("config.change") == 2 and "13800138000" not in out and "138****8000" in out
+    assert main(["audit", "head"]) == 0
+    assert capsys.readouterr().out.startswith("3 ")
+    _raw(AuditLog.open(settings)).execute("UPDATE audit SET action='config.view' WHERE seq=2")
+    assert main(["audit", "verify"]) == 1
+    assert "seq 2: edited" in capsys.readouterr().out
