@@ -172,6 +172,7 @@ class Withdrawal(Base):
     tqfs: Mapped[str] = mapped_column(String(2), default="02")                  # 转账
     bank_card: Mapped[str] = mapped_column(String(32), default="")
     state: Mapped[str] = mapped_column(String(16), default="done")              # in_progress | done
+    next_eligible_date: Mapped[Optional[date]] = mapped_column(Date, nullable=True)   # 下次提取日期 (this reason)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -372,7 +373,8 @@ class SmsCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)                # verified
+    consumed: Mapped[bool] = mapped_column(Boolean, default=False)            # used up by the change it proved
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 

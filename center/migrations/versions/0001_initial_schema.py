@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:31:08.232107
+Create Date: 2026-11-22 00:33:04.663175
 
 """
 from typing import Sequence, Union
@@ -157,6 +157,7 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('used', sa.Boolean(), nullable=False),
+    sa.Column('consumed', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -391,6 +392,7 @@ def upgrade() -> None:
     sa.Column('tqfs', sa.String(length=2), nullable=False),
     sa.Column('bank_card', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('next_eligible_date', sa.Date(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['grzh'], ['personal_accounts.grzh'], ),
     sa.PrimaryKeyConstraint('id'),
