@@ -33,7 +33,7 @@ try:  # pyscard is optional at import time: is_usable() names it when missing
 except ImportError:  # pragma: no cover - exercised only on machines without pyscard
     S = None
 
-NO_SERVICE = {0x8010001D, 0x8010001E, 0x80100003}      # no service, service stopped, context invalid
+NO_SERVICE = {0x8010001D, 0x8010001E, 0x80100003, 0x80100013}  # no service, stopped, bad context, RPC error
 REMOVED = {0x80100069, 0x8010000C}                       # removed card, no smartcard
 MUTE = {0x80100066, 0x80100067}                          # unresponsive, unpowered
 PNP = "\\\\?PnP?\\Notification"

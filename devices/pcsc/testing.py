@@ -1,0 +1,175 @@
+"""Test harness: one private pcscd (with the vpcd virtual reader) for a test session or a bench run.
+
+pcscd has a fixed socket (/run/pcscd/pcscd.comm) so only one can run on the machine. The harness:
+- refuses to start when that socket belongs to a live pcscd (it is someone else's);
+- removes a stale socket left by a dead one (pcscd would refuse to start otherwise);
+- starts `pcscd --foreground`, optionally with a private reader.conf.d (`-c DIR`), waits until clients can
+  list its readers, and stops it by the PID it started (never by name).
+vpcd listens on 0.0.0.0:35963/35964 while this pcscd runs (acceptable on a test machine; the virtual card
+itself only connects to 127.0.0.1).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Optional
+
+RUN_DIR = Path("/run/pcscd")
+SOCKET = RUN_DIR / "pcscd.comm"
+PIDFILE = RUN_DIR / "pcscd.pid"
+VPCD_GLOBS = ("/usr/lib/pcsc/drivers/serial/libifdvpcd.so", "/usr/lib/*/pcsc/drivers/serial/libifdvpcd.so",
+              "/usr/local/lib/pcsc/drivers/serial/libifdvpcd.so")
+VPCD_READERS = ("Virtual PCD 00 00", "Virtual PCD 00 01")
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+def pcscd_binary() -> Optional[str]:
+    return shutil.which("pcscd") or next((p for p in ("/usr/sbin/pcscd", "/usr/local/sbin/pcscd")
+                                          if os.access(p, os.X_OK)), None)
+
+
+def vpcd_driver() -> Optional[str]:
+    for pattern in VPCD_GLOBS:
+        hits = glob.glob(pattern)
+        if hits:
+            return hits[0]
+    return None
+
+
+def missing() -> str:
+    """Why the real-pcscd tests cannot run here ('' when they can)."""
+    try:
+        import smartcard.scard  # noqa: F401
+    except ImportError:
+        return "pyscard is not installed"
+    if not pcscd_binary():
+        return "pcscd is not installed (apt-get install pcscd)"
+    if not vpcd_driver():
+        return "the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)"
+    if os.geteuid() != 0 and not os.access(RUN_DIR if RUN_DIR.exists() else RUN_DIR.parent, os.W_OK):
+        return f"cannot write {RUN_DIR} (pcscd must run as root here)"
+    return ""
+
+
+def socket_is_live(path: Path = SOCKET) -> bool:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(1.0)
+    try:
+        s.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def write_reader_conf(directory: Path, with_vpcd: bool = True) -> Path:
+    """A private reader.conf.d: with the vpcd reader, or empty (a terminal whose reader is unplugged)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.iterdir():
+        old.unlink()
+    if with_vpcd:
+        (directory / "vpcd").write_text(
+            'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x8C7B\n'
+            f"LIBPATH      {vpcd_driver()}\nCHANNELID    0x8C7B\n")
+    return directory
+
+
+class Pcscd:
+    """A pcscd started and stopped by this process."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc: Optional[subprocess.Popen] = None
+        self.log_path = self.workdir / "pcscd.log"
+        self.config_dir: Optional[Path] = None
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.proc.pid if self.proc else None
+
+    def _clear_stale_socket(self) -> None:
+        if not SOCKET.exists():
+            return
+        if socket_is_live():
+            owner = PIDFILE.read_text().strip() if PIDFILE.exists() else "unknown"
+            raise HarnessError(f"a pcscd is already running (pid {owner}, socket {SOCKET}); "
+                               "it is not ours, so it is left alone: stop it before running these tests")
+        SOCKET.unlink()
+        if PIDFILE.exists():
+            PIDFILE.unlink()
+
+    def start(self, with_vpcd: bool = True, timeout: float = 15.0) -> "Pcscd":
+        if self.proc and self.proc.poll() is None:
+            raise HarnessError("pcscd already started by this harness")
+        reason = missing()
+        if reason:
+            raise HarnessError(reason)
+        self._clear_stale_socket()
+        self.config_dir = write_reader_conf(self.workdir / "reader.conf.d", with_vpcd)
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([pcscd_binary(), "--foreground", "--info", "-c", str(self.config_dir)],
+                                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        log.close()
+        self._wait_ready(with_vpcd, timeout)
+        return self
+
+    def _wait_ready(self, with_vpcd: bool, timeout: float) -> None:
+        from smartcard import scard as S
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"pcscd exited with {self.proc.returncode}: {self.log_tail()}")
+            if SOCKET.exists() and socket_is_live():
+                hr, ctx = S.SCardEstablishContext(S.SCARD_SCOPE_USER)
+                if hr == S.SCARD_S_SUCCESS:
+                    hr, names = S.SCardListReaders(ctx, [])
+                    S.SCardReleaseContext(ctx)
+                    # the vpcd driver binds its ports before pcscd lists its readers
+                    if not with_vpcd or (hr == S.SCARD_S_SUCCESS and set(VPCD_READERS) <= set(names)):
+                        return
+            time.sleep(0.05)
+        self.stop()
+        raise HarnessError(f"pcscd not ready within {timeout:g} s: {self.log_tail()}")
+
+    def log_tail(self, n: int = 15) -> str:
+        try:
+            return " | ".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)          # our own child, by its PID
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        if SOCKET.exists() and not socket_is_live():
+            SOCKET.unlink()
+
+    def restart(self, with_vpcd: bool = True) -> None:
+        self.stop()
+        self.start(with_vpcd)
+
+    def __enter__(self) -> "Pcscd":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
