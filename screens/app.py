@@ -1,0 +1,64 @@
+"""Start the Qt side: the application, the CJK font, the shell, the simulator panel (demo)."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Optional
+
+from screens import theme
+from screens.qt import QApplication, QFont, QFontDatabase
+
+log = logging.getLogger(__name__)
+
+
+def display_problem() -> Optional[str]:
+    """Why no window can open here, or None. Offscreen counts as a display (tests, selftest)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal", "vnc", "eglfs", "linuxfb")):
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return ("no display: neither DISPLAY nor WAYLAND_DISPLAY is set.\n"
+                "  On a headless machine start a virtual one and point the kiosk at it:\n"
+                "    Xvfb :99 -screen 0 1280x800x24 -nolisten tcp &\n"
+                "    DISPLAY=:99 hpf-kiosk run\n"
+                "  or run the headless self-test:  hpf-kiosk selftest --out DIR")
+    return None
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    if os.path.exists(theme.FONT_FILE):
+        QFontDatabase.addApplicationFont(theme.FONT_FILE)
+    else:
+        log.warning("CJK font %s missing: install fonts-wqy-microhei or Chinese shows as boxes", theme.FONT_FILE)
+    app.setFont(QFont(theme.FONT_FAMILY, 14))
+    return app
+
+
+def create_shell(terminal, kiosk_mode: Optional[bool] = None, sim_panel: bool = False):
+    from screens.shell import Shell
+    app = application()
+    shell = Shell(terminal, app, kiosk_mode=kiosk_mode)
+    panel = None
+    if sim_panel:
+        from screens.simpanel import SimulatorPanel
+        panel = SimulatorPanel(terminal, shell)
+    return app, shell, panel
+
+
+def run(terminal) -> int:
+    """The GUI event loop; returns the exit status."""
+    problem = display_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 3
+    app, shell, panel = create_shell(terminal, sim_panel=terminal.settings.profile == "demo")
+    if shell.kiosk_mode:
+        shell.showFullScreen()
+    else:
+        shell.show()
+    if panel:
+        panel.show()
+    rc = app.exec()
+    return int(rc)
