@@ -58,6 +58,7 @@ class WithdrawalPolicy(_Frozen):
     loan_repayment_interval_months: int = Field(ge=0)
     unemployment_sealed_months: int = Field(ge=0)
     sealed_allowed: tuple[str, ...] = ()
+    min_remaining_fen: int = Field(default=1, ge=1)   # a partial withdrawal leaves at least this much
 
 
 class LoanPolicy(_Frozen):

@@ -98,7 +98,8 @@ class WithdrawalReason(CodeEnum):
 
 
 _CLOSING_REASONS = frozenset({WithdrawalReason.RETIREMENT, WithdrawalReason.INCAPACITY,
-                              WithdrawalReason.EMIGRATION, WithdrawalReason.DEATH})
+                              WithdrawalReason.EMIGRATION, WithdrawalReason.DEATH,
+                              WithdrawalReason.UNEMPLOYMENT})   # local ground: pays the balance and closes
 
 
 class BusinessType(CodeEnum):
