@@ -186,7 +186,9 @@ def check_password(password: str, stored: str) -> bool:
 
 
 def teller_login(db, cfg, terminal_id: str, teller_id: str, password: str) -> dict:
+    """Checks the password (scrypt); the failure counter and the lock are committed before refusing."""
     bad = ApiError(401, "TELLER_LOGIN_FAILED", "柜员号或密码错误", f"teller login failed for {teller_id!r}")
+    refusal: ApiError | None = None
     with db() as s, s.begin():
         t = s.get(Teller, teller_id, with_for_update=True)
         if t is None:
@@ -199,18 +201,23 @@ def teller_login(db, cfg, terminal_id: str, teller_id: str, password: str) -> di
                            f"teller {teller_id} locked until {t.locked_until.isoformat()}")
         if not check_password(password, t.password_hash):
             t.failed_attempts += 1
+            refusal = bad
             if t.failed_attempts >= cfg.teller_max_failures:
                 t.locked_until = now + timedelta(seconds=cfg.teller_lockout_s)
                 t.failed_attempts = 0
                 log.warning("teller %s locked after %d failures", teller_id, cfg.teller_max_failures)
-            raise bad
-        t.failed_attempts = 0
-        t.locked_until = None
-        token = secrets.token_urlsafe(32)
-        expires = now + timedelta(seconds=cfg.teller_token_ttl_s)
-        s.add(TellerToken(token_hash=_sha(token), teller_id=teller_id, terminal_id=terminal_id, expires_at=expires))
-        return {"token": token, "teller_id": teller_id, "name": t.name, "role": t.role,
-                "expires_at": expires.isoformat()}
+        else:
+            t.failed_attempts = 0
+            t.locked_until = None
+            token = secrets.token_urlsafe(32)
+            expires = now + timedelta(seconds=cfg.teller_token_ttl_s)
+            s.add(TellerToken(token_hash=_sha(token), teller_id=teller_id, terminal_id=terminal_id,
+                              expires_at=expires))
+            result = {"token": token, "teller_id": teller_id, "name": t.name, "role": t.role,
+                      "expires_at": expires.isoformat()}
+    if refusal is not None:
+        raise refusal
+    return result
 
 
 def teller_for_token(db, token: str, terminal_id: str) -> str:

@@ -1,3 +1,60 @@
-"""Fixtures for the center's tests: a real `hpf-center serve` subprocess per module (SQLite), and the
-PostgreSQL harness (scripts/pg_harness.py) for the same tests on PostgreSQL."""
-from center.testing import center_process  # noqa: F401  (fixture)
+"""Fixtures for the center's tests.
+
+- `center_process`: a real `hpf-center serve` subprocess (SQLite in a temp dir), one per module.
+- `any_center`: the same on SQLite and on a private PostgreSQL cluster (scripts/pg_harness.py), so a module
+  that uses it runs every test on both databases. PostgreSQL tests are skipped with the reason when the
+  server binaries are missing."""
+from __future__ import annotations
+
+import itertools
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from center.testing import center_process, run_center  # noqa: F401  (fixture re-export)
+from kiosk.domain.clientid import new_client_id
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from scripts.pg_harness import postgres_missing_reason, start_postgres  # noqa: E402
+
+_db_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    reason = postgres_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    pg = start_postgres()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_center(request, tmp_path_factory):
+    work = tmp_path_factory.mktemp(f"center-{request.param}")
+    db_url = None
+    if request.param == "postgres":
+        pg = request.getfixturevalue("pg_cluster")
+        db_url = pg.create_database(f"center_{next(_db_counter)}")
+    c = run_center(work, db_url=db_url)
+    c.backend = request.param
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def tx(kind: str, payload: dict, client_id: str | None = None, **kw) -> dict:
+    """One TransactionIn as the terminal sends it."""
+    return {"client_id": client_id or new_client_id(), "kind": kind,
+            "created_at": datetime.now(timezone.utc).isoformat(), "payload": payload, **kw}
+
+
+@pytest.fixture
+def make_tx():
+    return tx
