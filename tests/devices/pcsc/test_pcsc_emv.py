@@ -1,0 +1,208 @@
+"""Reading bank cards and social-security cards: the EMV/PBOC dialogue against synthetic cards, in-process."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from devices.base import CompletionCode, DeviceError
+from devices.pcsc import emv, tlv
+from devices.pcsc.apdu import ApduChannel
+from devices.pcsc.cards import CardHolder, T0Card, UnionPayCard, make_card
+
+WANG = CardHolder(name="王小明", id_number="330802199001011234", pan="6222021234567890128",
+                  expiry=dt.date(2030, 6, 30), pan_sequence=2)
+
+
+class Wire:
+    """A transport straight into a card model that remembers the command headers."""
+
+    def __init__(self, card):
+        self.card, self.sent = card, []
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.sent.append(apdu)
+        answer = self.card.respond(apdu)
+        assert answer is not None, "card was mute"
+        return answer
+
+
+def read(card, interface="auto"):
+    wire = Wire(card)
+    return emv.read_bank_card(ApduChannel(wire), interface), wire
+
+
+def test_contact_read_of_a_unionpay_debit_card_gives_pan_expiry_name_and_id_number():
+    card, wire = read(make_card("unionpay", WANG), "contact")
+    assert card.pan == "6222021234567890128"
+    assert card.expiry == dt.date(2030, 6, 30)
+    assert card.cardholder_name == "王小明"                 # GBK on the card
+    assert card.id_number == "330802199001011234"
+    assert card.id_type is emv.IdDocumentType.RESIDENT_ID and card.id_type.label_zh == "身份证"
+    assert card.pan_sequence == 2
+    assert card.aid == "A000000333010101" and card.kind == "debit" and card.kind_zh == "借记卡"
+    assert card.interface == "contact"
+    headers = [a[:2].hex() for a in wire.sent]
+    assert headers[0] == "00a4" and wire.sent[0][5:] .startswith(b"1PAY.SYS.DDF01")
+    assert "00c0" in headers                                  # T=0: 61xx answered with GET RESPONSE
+    assert "80a8" in headers and "00b2" in headers
+
+
+def test_contactless_read_uses_ppse():
+    card, wire = read(make_card("unionpay-contactless", WANG), "auto")
+    assert card.interface == "contactless" and card.pan == WANG.pan
+    assert any(b"2PAY.SYS.DDF01" in a for a in wire.sent)
+
+
+def test_auto_falls_back_to_ppse_when_the_card_has_no_pse():
+    card, wire = read(make_card("unionpay-contactless"))
+    assert card.interface == "contactless"
+
+
+def test_card_without_directories_is_read_by_selecting_unionpay_aids_directly():
+    card, _ = read(make_card("unionpay-nodir", WANG))
+    assert card.pan == WANG.pan and card.aid == "A000000333010101"
+
+
+def test_credit_card_with_format_1_gpo_and_6cxx_answers_and_extended_name():
+    card, wire = read(make_card("unionpay-credit", WANG))
+    assert card.kind == "credit" and card.kind_zh == "贷记卡"
+    assert card.cardholder_name == "王小明"                 # from 9F0B
+    # 6Cxx: the READ RECORD was sent again with the Le the card asked for
+    reads = [a for a in wire.sent if a[1] == 0xB2]
+    assert any(a[-1] != 0 for a in reads)
+
+
+def test_card_without_cardholder_data_reads_with_empty_name_and_id():
+    card, _ = read(make_card("unionpay-noname"))
+    assert card.pan == CardHolder().pan
+    assert card.cardholder_name == "" and card.id_number == "" and card.id_type is None
+
+
+def test_gpo_carries_the_pdol_filled_with_terminal_data():
+    model = make_card("unionpay")
+    model.pdol = bytes.fromhex("9F7A019F02065F2A02DF69019F66049F37049A039C019F1A029505DF6004")
+    now = dt.datetime(2026, 3, 5, 10, 30, 0)
+    term = emv.terminal_data(amount_fen=12345, now=now, random_bytes=lambda n: b"\xAB" * n)
+    emv.read_bank_card(ApduChannel(Wire(model)), "contact", terminal=term)
+    got = model.last_gpo_data
+    assert got == (b"\x00" + bytes.fromhex("000000012345") + b"\x01\x56" + b"\x00" + term[0x9F66]
+                   + b"\xAB" * 4 + bytes.fromhex("260305") + b"\x31" + b"\x01\x56" + bytes(5)
+                   + bytes(4))                                  # DF60 is unknown: zero-filled
+
+
+def test_unpredictable_number_differs_between_reads():
+    a, b = make_card("unionpay"), make_card("unionpay")
+    emv.read_bank_card(ApduChannel(Wire(a)))
+    emv.read_bank_card(ApduChannel(Wire(b)))
+    off = 1 + 6 + 2 + 1 + 4                                     # 9F37 position in the default PDOL
+    assert a.last_gpo_data[off:off + 4] != b.last_gpo_data[off:off + 4]
+
+
+def test_dol_values_are_padded_by_their_format():
+    dol = [(0x9F02, 8), (0x9F4E, 3), (0x5F2A, 1), (0xDF01, 2)]
+    out = emv.fill_dol(dol, {0x9F02: bytes.fromhex("000000000100"), 0x9F4E: b"HPFKIOSK", 0x5F2A: b"\x01\x56"})
+    assert out == bytes.fromhex("0000000000000100") + b"HPF" + b"\x56" + b"\x00\x00"
+
+
+def test_amount_in_fen_becomes_n12_bcd():
+    assert emv.terminal_data(amount_fen=100_000_00)[0x9F02] == bytes.fromhex("000010000000")
+    with pytest.raises(ValueError):
+        emv.terminal_data(amount_fen=-1)
+
+
+class Refusing(T0Card):
+    """A card that answers every command with one status word."""
+
+    def __init__(self, sw: bytes):
+        super().__init__()
+        self.sw = sw
+
+    def process(self, apdu):
+        return b"", self.sw
+
+
+def test_card_without_a_unionpay_application_is_unsupported_with_a_chinese_message():
+    with pytest.raises(DeviceError) as err:
+        read(Refusing(b"\x6A\x82"))
+    c = err.value.completion
+    assert c.code is CompletionCode.UNSUPPORTED and c.error_code == "SW6A82"
+    assert "更换银行卡" in c.message and "6A82" in c.description
+
+
+class GpoRefused(UnionPayCard):
+    def _gpo(self, data):
+        return b"", b"\x69\x85"
+
+
+def test_gpo_conditions_not_satisfied_is_a_user_error():
+    with pytest.raises(DeviceError) as err:
+        read(GpoRefused())
+    assert err.value.completion.code is CompletionCode.USER_ERROR
+    assert err.value.completion.error_code == "SW6985"
+
+
+class Garbled(UnionPayCard):
+    def _select(self, name):
+        body, sw = super()._select(name)
+        return (body[:-3] if body else body), sw
+
+
+def test_garbled_card_data_is_invalid_data_not_a_crash():
+    with pytest.raises(DeviceError) as err:
+        read(Garbled())
+    assert err.value.completion.code is CompletionCode.INVALID_DATA
+    assert "malformed TLV" in err.value.completion.description
+
+
+class Chatty(T0Card):
+    def respond(self, apdu):
+        return b"\x00\x61\x01"
+
+
+def test_a_card_that_answers_61xx_forever_is_given_up_on():
+    with pytest.raises(DeviceError) as err:
+        read(Chatty())
+    assert err.value.completion.code is CompletionCode.HARDWARE_ERROR
+
+
+def test_bank_card_data_masks_itself_in_logs_and_by_default():
+    card, _ = read(make_card("unionpay", WANG))
+    for text in (repr(card), str(card), f"{card}"):
+        assert "6222021234567890128" not in text and "330802199001011234" not in text and "小明" not in text
+        assert "622202*********0128" in text
+    d = card.to_dict()
+    assert d["pan"] == "622202*********0128" and d["id_number"] == "330802********1234"
+    assert d["cardholder_name"] == "王**" and d["expiry"] == "06/30"
+    assert card.to_dict(reveal=True)["pan"] == "6222021234567890128"
+
+
+def test_social_security_card_gives_card_number_version_and_holder_when_no_pin_is_needed():
+    ssc = emv.read_social_security_card(ApduChannel(Wire(make_card("ssc", WANG, ssc_card_number="B98765432"))))
+    assert ssc.card_number == "B98765432" and ssc.spec_version == "3.00"
+    assert ssc.ssn == "330802199001011234" and ssc.name == "王小明"
+    assert not ssc.personal_data_locked
+    assert "330802199001011234" not in repr(ssc) and ssc.to_dict()["ssn"] == "330802********1234"
+
+
+def test_pin_protected_social_security_card_is_read_without_trying_a_pin():
+    model = make_card("ssc-locked", WANG)
+    wire = Wire(model)
+    ssc = emv.read_social_security_card(ApduChannel(wire))
+    assert ssc.personal_data_locked and ssc.ssn == "" and ssc.name == ""
+    assert ssc.spec_version == "2.00" and ssc.card_number == WANG.ssc_card_number
+    assert model.verify_attempts == 0 and not any(a[1] == 0x20 for a in wire.sent)
+
+
+def test_bank_card_in_place_of_a_social_security_card_is_told_apart():
+    with pytest.raises(DeviceError) as err:
+        emv.read_social_security_card(ApduChannel(Wire(make_card("unionpay"))))
+    assert err.value.completion.code is CompletionCode.UNSUPPORTED
+    assert "社保卡" in err.value.completion.message
+
+
+def test_synthetic_card_refuses_an_invalid_card_number():
+    with pytest.raises(ValueError):
+        make_card("unionpay", pan="12ab")
+    with pytest.raises(KeyError):
+        make_card("no-such-card")
