@@ -318,16 +318,26 @@ class Journal:
             return self._figures(conn, self.clock())
 
     def accepted_ids(self, day: date | None = None) -> set[str]:
-        """Client ids the center accepted, optionally only those created on `day` (Asia/Shanghai)."""
-        q = sa.select(transactions.c.client_id, transactions.c.created_at).where(
-            transactions.c.state == State.ACCEPTED.value)
+        """Client ids the center accepted, optionally only those accepted on `day` (Asia/Shanghai), which
+        is how the center's reconcile groups them (by the day it received them)."""
+        q = sa.select(transactions.c.client_id).where(transactions.c.state == State.ACCEPTED.value)
         if day is not None:
             start = datetime.combine(day, datetime.min.time(), LOCAL_TZ).astimezone(timezone.utc)
             end = start + timedelta(days=1)
-            q = q.where(transactions.c.created_at >= start.isoformat(timespec="microseconds"),
-                        transactions.c.created_at < end.isoformat(timespec="microseconds"))
+            q = q.where(transactions.c.accepted_at >= start.isoformat(timespec="microseconds"),
+                        transactions.c.accepted_at < end.isoformat(timespec="microseconds"))
         with self.engine.connect() as conn:
             return {r.client_id for r in conn.execute(q)}
+
+    def states_of(self, client_ids: Iterable[str]) -> dict[str, State]:
+        ids = list(client_ids)
+        out: dict[str, State] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                for cid, st in conn.execute(sa.select(transactions.c.client_id, transactions.c.state).where(
+                        transactions.c.client_id.in_(ids[i:i + 500]))):
+                    out[cid] = State(st)
+        return out
 
     # --- the sync worker's side ----------------------------------------------------------------------
 

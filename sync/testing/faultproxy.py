@@ -68,6 +68,7 @@ class FaultProxy:
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._server.bind(("127.0.0.1", listen_port))
         self._server.listen(64)
+        self._server.settimeout(0.1)          # so stop() is noticed promptly
         self.port = self._server.getsockname()[1]
         self._thread = threading.Thread(target=self._accept_loop, name=f"faultproxy-{self.port}", daemon=True)
 
@@ -136,8 +137,11 @@ class FaultProxy:
         while not self._stop.is_set():
             try:
                 client, _ = self._server.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             with self._lock:
                 self._conns.add(client)
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
