@@ -6,8 +6,10 @@ unplugged; when it comes back a background probe finds it again: hot-plug), hard
 failed / SAM not authorised). Media: present when a card answers "find", notPresent when none does.
 
 A real SAM halts a card once it has been read, so the card answers "no card" until it is lifted and placed
-again; the reader also remembers the serial number it last read, so a reader that does not halt cards
-still reads one placement only once.
+again: one placement is read once, and a card that answers "found" again is a new placement. For a module
+that does not halt cards (halting_module=False) the reader remembers the serial number it last read and
+does not read it again until a "no card" answer shows it was lifted (a quick lift-and-replace between two
+commands then looks like the same placement: the price of never reading one placement twice).
 """
 from __future__ import annotations
 
@@ -61,7 +63,8 @@ class IdCardReader(Device):
     def __init__(self, port: str, baud: int = 115200, *, read_fingerprint: bool = False,
                  poll_interval_s: float = 0.3, response_timeout_s: float = 1.0, read_timeout_s: float = 3.0,
                  frame_slack_s: float = 0.5, probe_interval_s: float = 3.0,
-                 photo_decoder: Any = _AUTO, role: Optional[str] = None, probe_now: bool = True):
+                 halting_module: bool = True, photo_decoder: Any = _AUTO, role: Optional[str] = None,
+                 probe_now: bool = True):
         super().__init__(role)
         if baud not in p.BAUD_RATES:
             raise ValueError(f"baud {baud} is not one of {p.BAUD_RATES}")
@@ -73,6 +76,7 @@ class IdCardReader(Device):
         self.read_timeout_s = read_timeout_s           # to the first byte of a card-read answer (RF read)
         self.frame_slack_s = frame_slack_s             # once a frame has begun: wire time x2 + this slack
         self.probe_interval_s = probe_interval_s
+        self.halting_module = halting_module
         self.photo_decoder: Optional[PhotoDecoder] = (load_photo_decoder() if photo_decoder is _AUTO
                                                       else photo_decoder)
         self._serial = None
@@ -341,7 +345,7 @@ class IdCardReader(Device):
                 sel = self._transact(p.Command.SELECT_CARD, token)
                 if sel.sw3 == p.SW3_OK:
                     select_failures = 0
-                    if sel.data and sel.data == self._last_read_sn:
+                    if not self.halting_module and sel.data and sel.data == self._last_read_sn:
                         pass    # the same placement, already read: wait for the card to be lifted
                     else:
                         data = self._read(token, fingerprint)

@@ -12,7 +12,7 @@ import pytest
 from devices.base import DeviceState
 from devices.idcard.sim import IdCardSimulator, SimIdCardReader
 
-FAST = dict(poll_interval_s=0.02, response_timeout_s=0.3, read_timeout_s=0.6, frame_slack_s=0.2,
+FAST = dict(poll_interval_s=0.02, response_timeout_s=1.0, read_timeout_s=1.5, frame_slack_s=0.5,
             probe_interval_s=0.2)
 PATIENCE_S = 10.0     # upper bound for waiting on an event that must happen
 

@@ -163,12 +163,25 @@ def test_a_card_left_on_the_reader_is_read_once_per_placement(sim, reader):
     assert reader.read_card(timeout=5).result().ok and sim.reads == 2
 
 
-def test_even_a_reader_that_does_not_halt_cards_reads_one_placement_once(sim, reader):
+def test_even_a_reader_that_does_not_halt_cards_reads_one_placement_once(sim, make_reader):
     sim.halt_after_read = False                  # some modules keep answering "found"
+    reader = make_reader(halting_module=False)
     sim.place("resident")
     assert reader.read_card(timeout=5).result().ok
     assert reader.read_card(timeout=0.5).result().code is CompletionCode.TIMEOUT
     assert sim.reads == 1
+    sim.lift()
+    reader.read_card(timeout=0.3).result()       # the reader sees the empty slot ...
+    sim.place("resident")
+    assert reader.read_card(timeout=5).result().ok and sim.reads == 2   # ... so this is a new placement
+
+
+def test_the_same_card_placed_again_between_two_reads_is_read_again(sim, reader):
+    for _ in range(3):                           # no polling in between: a halting SAM still tells
+        sim.place("resident")
+        assert reader.read_card(timeout=5).result().ok
+        sim.lift()
+    assert sim.reads == 3
 
 
 def test_status_events_are_sent_only_when_something_changes(sim, reader, statuses):
