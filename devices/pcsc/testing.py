@@ -16,16 +16,21 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Optional
+
+from devices.base import DeviceState
 
 RUN_DIR = Path("/run/pcscd")
 SOCKET = RUN_DIR / "pcscd.comm"
 PIDFILE = RUN_DIR / "pcscd.pid"
 VPCD_GLOBS = ("/usr/lib/pcsc/drivers/serial/libifdvpcd.so", "/usr/lib/*/pcsc/drivers/serial/libifdvpcd.so",
               "/usr/local/lib/pcsc/drivers/serial/libifdvpcd.so")
-VPCD_READERS = ("Virtual PCD 00 00", "Virtual PCD 00 01")
+SLOT0, SLOT1 = "Virtual PCD 00 00", "Virtual PCD 00 01"
+VPCD_READERS = (SLOT0, SLOT1)
+PORTS = {SLOT0: 35963, SLOT1: 35964}       # vpcd's TCP port per slot
 
 
 class HarnessError(RuntimeError):
@@ -173,3 +178,47 @@ class Pcscd:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# ------------------------------------------------------------------ waiting on device status (tests, bench)
+
+HANG_GUARD_S = 15.0     # a bound on waiting for an event, so a broken build fails instead of hanging
+
+
+class Events:
+    """Records status changes and lets a test wait for one (no timing assertions, only a hang guard)."""
+
+    def __init__(self, device):
+        self.states: list[DeviceState] = []
+        self._cond = threading.Condition()
+        self.unsubscribe = device.status.subscribe(self._on)
+
+    def _on(self, role, state):
+        with self._cond:
+            self.states.append(state)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate, what: str):
+        end = time.monotonic() + HANG_GUARD_S
+        with self._cond:
+            while True:
+                for st in self.states:
+                    if predicate(st):
+                        return st
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"never saw {what}; states: {self.states}")
+                self._cond.wait(left)
+
+    def clear(self):
+        with self._cond:
+            self.states.clear()
+
+
+def wait_state(device, predicate, what: str):
+    end = time.monotonic() + HANG_GUARD_S
+    while not predicate(device.status.state):
+        if time.monotonic() > end:
+            raise AssertionError(f"reader never reached {what}: {device.status.state}")
+        time.sleep(0.02)
+    return device.status.state

@@ -6,59 +6,13 @@ into a vpcd slot and takes it out again at the end of the test.
 """
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
-from devices.base import DeviceState, MediaState
+from devices.base import MediaState
 from devices.pcsc import testing
 from devices.pcsc.cards import make_card
+from devices.pcsc.testing import PORTS, SLOT0, wait_state
 from devices.pcsc.vcard import VirtualCard
-
-SLOT0 = "Virtual PCD 00 00"
-SLOT1 = "Virtual PCD 00 01"
-PORTS = {SLOT0: 35963, SLOT1: 35964}
-HANG_GUARD_S = 15.0     # a bound on waiting for an event, so a broken build fails instead of hanging
-
-
-class Events:
-    """Records status changes and lets a test wait for one (no timing assertions, only a hang guard)."""
-
-    def __init__(self, device):
-        self.states: list[DeviceState] = []
-        self._cond = threading.Condition()
-        self.unsubscribe = device.status.subscribe(self._on)
-
-    def _on(self, role, state):
-        with self._cond:
-            self.states.append(state)
-            self._cond.notify_all()
-
-    def wait_for(self, predicate, what: str):
-        end = time.monotonic() + HANG_GUARD_S
-        with self._cond:
-            while True:
-                for st in self.states:
-                    if predicate(st):
-                        return st
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"never saw {what}; states: {self.states}")
-                self._cond.wait(left)
-
-    def clear(self):
-        with self._cond:
-            self.states.clear()
-
-
-def wait_state(device, predicate, what: str):
-    end = time.monotonic() + HANG_GUARD_S
-    while not predicate(device.status.state):
-        if time.monotonic() > end:
-            raise AssertionError(f"reader never reached {what}: {device.status.state}")
-        time.sleep(0.02)
-    return device.status.state
 
 
 @pytest.fixture(scope="session")
