@@ -152,6 +152,32 @@ class IdCardReader(Device):
                                   "未读到身份证，请将身份证放在感应区后重试") from None
         return self._submit("read_card", run, timeout)
 
+    def read_blocking(self, token: CancelToken, fingerprint: Optional[bool] = None) -> cardmod.IdCardData:
+        """For a caller on its own worker thread with its own CancelToken (the kiosk.flows ports): wait for
+        and read a card; raise DeviceError (code + Chinese message) on anything but success."""
+        remaining = token.remaining
+        handle = self.read_card(0 if remaining is None else max(remaining, 0.01), fingerprint)
+        while not handle.done():
+            if token.stopped:
+                handle.cancel()
+                break
+            try:
+                handle.result(0.05)
+            except Exception:   # concurrent.futures.TimeoutError: not done yet
+                pass
+        completion = handle.result()
+        if completion.code is CompletionCode.CANCELED:
+            token.check()       # raise the caller's own Canceled / TimedOut
+        if not completion.ok:
+            raise DeviceError(completion.code, completion.error_code, completion.description,
+                              completion.message_zh)
+        return completion.value
+
+    def card_present(self) -> bool:
+        """The last "find" answer. A SAM halts a card once read, so right after a read this cannot tell a
+        card still lying there from a lifted one: screens should always remind the customer to take it."""
+        return self.status.state.media is MediaState.PRESENT
+
     def cancel(self) -> None:
         """Cancel the command now running (a waiting read_card ends as canceled)."""
         self.worker.cancel_current()
@@ -200,7 +226,14 @@ class IdCardReader(Device):
             self._submit("probe", self._probe, self.response_timeout_s + 2.0)
 
     def _probe(self, token: CancelToken) -> None:
+        """SAM status; or, while a card is believed present, "find" so a lifted card is noticed."""
         try:
+            if self.status.state.media is MediaState.PRESENT and self._serial is not None:
+                found = self._transact(p.Command.FIND_CARD, token)
+                if found.sw3 == p.SW3_NO_CARD:
+                    self.status.update(media=MediaState.NOT_PRESENT)
+                    self._last_read_sn = None
+                return
             self._simple(p.Command.SAM_STATUS, token)
         except DeviceError as exc:
             if isinstance(exc, Canceled):

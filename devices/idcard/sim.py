@@ -231,7 +231,8 @@ class IdCardSimulator:
         self.stop()
 
     # ---- controls ---------------------------------------------------------------------------------------
-    def place(self, card: Union[str, IdCardData]) -> IdCardData:
+    def place(self, card: Union[str, IdCardData] = "resident") -> IdCardData:
+        """Put a card on the reader: a SYNTHETIC_CARDS name or any IdCardData (a new placement)."""
         if isinstance(card, str):
             card = self.cards[card]
         with self._lock:
@@ -241,6 +242,9 @@ class IdCardSimulator:
     def lift(self) -> None:
         with self._lock:
             self._slot = None
+
+    def card_present(self) -> bool:
+        return self._slot is not None
 
     @property
     def card(self) -> Optional[IdCardData]:

@@ -3,6 +3,8 @@ the simulated SAM module: every card kind reads, every fault ends in a clear Com
 the reader comes back by itself when it is plugged in again."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from devices import registry
@@ -239,3 +241,44 @@ def test_the_registry_reports_a_teller_reader_that_is_not_plugged_in(monkeypatch
     finally:
         if built.device:
             built.device.close()
+
+
+def test_a_flow_thread_reads_with_its_own_token_and_gets_errors_as_device_errors(sim, reader):
+    from devices.base import CancelToken, DeviceError
+    sim.place("foreign_2017")
+    assert reader.read_blocking(CancelToken(5)).english_name == "MARTIN, JOHN PAUL"
+    sim.set_fault(Fault.SAM_FAILURE)
+    with pytest.raises(DeviceError) as err:
+        reader.read_blocking(CancelToken(5))
+    assert err.value.completion.error_code == "SW3_60"
+
+
+def test_a_flow_that_gives_up_cancels_the_read_on_the_device(sim, reader):
+    from devices.base import Canceled, CancelToken
+    token = CancelToken(0)
+    outcome = []
+    t = threading.Thread(target=lambda: outcome.append(_catch(lambda: reader.read_blocking(token))))
+    t.start()
+    token.cancel()
+    t.join(10)
+    assert isinstance(outcome[0], Canceled)
+    assert reader.sam_status().ok                  # the device worker is free again
+
+
+def _catch(fn):
+    try:
+        return fn()
+    except Exception as exc:
+        return exc
+
+
+def test_lifting_a_card_from_a_reader_that_does_not_halt_is_noticed_while_idle(sim, make_reader):
+    sim.halt_after_read = False
+    reader = make_reader(halting_module=False)
+    sim.place("resident")
+    assert reader.read_card(timeout=5).result().ok and reader.card_present() and sim.card_present()
+    lifted = threading.Event()
+    reader.status.subscribe(lambda role, s: s.media is MediaState.NOT_PRESENT and lifted.set())
+    sim.lift()
+    assert lifted.wait(10), "the idle probe never noticed the empty slot"
+    assert not reader.card_present()
