@@ -32,6 +32,8 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
     app.state.config = config
     app.state.engine = engine
     app.state.db = make_sessionmaker(engine)
+    from center.certs import load_or_create_key
+    app.state.signing_key = load_or_create_key(config.data_dir)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -60,8 +62,8 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
         return JSONResponse(ErrorBody(code="INTERNAL_ERROR", message="系统繁忙，请稍后再试",
                                       detail=type(exc).__name__).model_dump(), status_code=500)
 
-    from center.api import admin, identity, query, terminal
-    for mod in (terminal, query, identity, admin):
+    from center.api import admin, certificates, identity, query, terminal
+    for mod in (terminal, query, identity, certificates, admin):
         app.include_router(mod.router)
 
     @app.get("/healthz", tags=["ops"])

@@ -224,9 +224,27 @@ def withdrawal_decision(session, id_number: str, reason_code: Any, amount_fen: O
     person = find_person(session, id_number, lock=lock)
     acct = find_account(session, person, lock=lock)
     reason = reason_of(reason_code)
-    d = check_withdrawal(person_facts(session, person, acct), reason, amount_fen, today(), policy(),
-                         withdrawal_evidence(evidence))
+    ev = withdrawal_evidence(evidence)
+    if reason is WithdrawalReason.LOAN_REPAYMENT:
+        ev = _loan_repayment_evidence(session, person, ev)
+    d = check_withdrawal(person_facts(session, person, acct), reason, amount_fen, today(), policy(), ev)
     return person, acct, reason, d
+
+
+def _loan_repayment_evidence(session, person: Person, ev):
+    """For a loan this center holds, the repayment facts come from its own books, not from paper."""
+    from center.rules.facts import WithdrawalEvidence
+    loan = active_loan(session, person)
+    if loan is None:
+        return ev
+    ev = ev or WithdrawalEvidence()
+    rows = list(session.scalars(select(LoanInstallment).where(LoanInstallment.jkhtbh == loan.jkhtbh)))
+    paid = sum(1 for r in rows if r.state == "paid")
+    year_ago = today() - timedelta(days=365)
+    due_12m = sum(r.principal_fen + r.interest_fen for r in rows
+                  if r.due_date and year_ago < r.due_date <= today())
+    return dataclasses.replace(ev, loan_repaid_periods=ev.loan_repaid_periods or paid,
+                               loan_due_last_12m_fen=ev.loan_due_last_12m_fen or due_12m)
 
 
 def decision_dict(d) -> dict:
