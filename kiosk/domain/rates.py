@@ -90,3 +90,11 @@ def rate_table_bp() -> list[dict]:
         d["second_home_le5_pct"], d["second_home_gt5_pct"] = str(le5), str(gt5)
         out.append(d)
     return out
+
+
+def catalog_entries() -> list[dict]:
+    """Rows in the wire shape of sync.protocol.RateEntry (whole basis points; a second-home floor that falls on
+    half a basis point, e.g. 3.025 %, is sent rounded up — 303 — so the catalog never quotes below the floor)."""
+    return [{"effective_from": r.effective_from.isoformat(), "first_home_le5_bp": r.first_home_le5_bp,
+             "first_home_gt5_bp": r.first_home_gt5_bp, "second_home_le5_bp": r.second_home_le5_bp,
+             "second_home_gt5_bp": r.second_home_gt5_bp} for r in RATE_TABLE]

@@ -64,3 +64,12 @@ def test_code_tables():
     with pytest.raises(UnknownCode) as err:
         PersonAccountState.from_code("42")
     assert err.value.code == "CODE_UNKNOWN" and "42" in err.value.message_zh
+
+
+def test_catalog_entries_fit_the_wire_contract():
+    from sync.protocol import RateEntry
+    from kiosk.domain.rates import catalog_entries
+    entries = [RateEntry(**e) for e in catalog_entries()]
+    latest = entries[-1]
+    assert (latest.effective_from, latest.first_home_le5_bp, latest.first_home_gt5_bp) == ("2025-05-08", 210, 260)
+    assert latest.second_home_le5_bp == 253 and latest.second_home_gt5_bp == 308    # 2.525 / 3.075 rounded up
