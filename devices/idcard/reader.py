@@ -199,13 +199,19 @@ class IdCardReader(Device):
         self._closing.set()
         self.worker.cancel_current()
         try:
-            self.worker.submit("close", lambda t: self._close_port(), 2.0).result(5.0)
+            self._submit("close", lambda t: self._close_port(), 2.0).result(5.0)
         except Exception:  # the worker is gone or stuck; the port closes with the process
             log.warning("idcard: port %s not closed cleanly", self.port)
         self.worker.stop()
 
     # ---- worker-side implementation ----------------------------------------------------------------------
     def _submit(self, name: str, fn: Callable[[CancelToken], Any], timeout: float) -> CommandHandle:
+        if self._closing.is_set() and name != "close":
+            handle = CommandHandle(name, CancelToken(timeout))
+            handle.future.set_result(Completion(CompletionCode.DEVICE_NOT_READY, None, "CLOSED",
+                                                f"{name}: reader on {self.port} is closed",
+                                                "身份证阅读器未就绪，请联系工作人员"))
+            return handle
         with self._inflight_lock:
             self._inflight += 1
         handle = self.worker.submit(name, fn, timeout)
@@ -284,11 +290,13 @@ class IdCardReader(Device):
         return p.host_error("PORT_IO", f"serial I/O on {self.port} failed: {exc}")
 
     def _transact(self, command: p.Command, token: CancelToken) -> p.Response:
-        """Send one request and return its response; one retry on a garbled or truncated answer."""
+        """Send one request and return its response; one retry on a garbled or truncated answer, except for
+        card reads: the SAM halts a card once read, so a repeated read cannot succeed — the customer must
+        place the card again, which is what the error tells them."""
         try:
             return self._transact_once(command, token)
         except DeviceError as exc:
-            if exc.completion.error_code not in _TRANSIENT:
+            if exc.completion.error_code not in _TRANSIENT or command.cmd == 0x30:
                 raise
             log.warning("idcard %s: %s; retrying once", command.name, exc.completion.description)
             return self._transact_once(command, token)

@@ -164,7 +164,7 @@ class IdCardSimulator:
         self.requests: list[int] = []    # CMD<<8|PARA of every request, in order
         self._lock = threading.RLock()
         self._slot: Optional[_Placement] = None
-        self._faults: dict[Fault, Optional[p.Command]] = {}
+        self._faults: dict[Fault, list] = {}     # fault -> [only this command or None, times left or None]
         self._master: Optional[int] = None
         self._slave: Optional[int] = None
         self._stop = threading.Event()
@@ -251,10 +251,11 @@ class IdCardSimulator:
         slot = self._slot
         return slot.card if slot else None
 
-    def set_fault(self, fault: Fault, command: Optional[p.Command] = None) -> None:
-        """Switch a fault on (for every command, or only for `command`) until clear_fault()."""
+    def set_fault(self, fault: Fault, command: Optional[p.Command] = None, times: Optional[int] = None) -> None:
+        """Switch a fault on for every command (or only for `command`), until clear_fault() or, with
+        `times`, for that many answers."""
         with self._lock:
-            self._faults[Fault(fault)] = command
+            self._faults[Fault(fault)] = [command, times]
 
     def clear_fault(self, fault: Optional[Fault] = None) -> None:
         with self._lock:
@@ -270,8 +271,14 @@ class IdCardSimulator:
     def _fault(self, fault: Fault, command: Optional[p.Command]) -> bool:
         if fault not in self._faults:
             return False
-        only = self._faults[fault]
-        return only is None or only == command
+        entry = self._faults[fault]
+        if entry[0] is not None and entry[0] != command:
+            return False
+        if entry[1] is not None:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del self._faults[fault]
+        return True
 
     # ---- the module -------------------------------------------------------------------------------------
     def _serve(self, master: int, stop: threading.Event) -> None:

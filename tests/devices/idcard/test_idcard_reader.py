@@ -99,16 +99,36 @@ def test_a_card_lifted_mid_read_asks_the_customer_to_place_it_again(sim, reader)
     assert reader.read_card(timeout=5).result().ok
 
 
-def test_a_garbled_answer_is_invalid_data_after_one_retry(sim, reader):
+def test_a_garbled_card_read_asks_for_the_card_again(sim, reader):
     sim.place("resident")
     sim.set_fault(Fault.CHECKSUM, p.Command.READ_TEXT_PHOTO)
     result = reader.read_card(timeout=5).result()
     assert_clear(result, CompletionCode.INVALID_DATA, "RX_CHECKSUM")
-    assert sim.requests.count(p.Command.READ_TEXT_PHOTO.value) == 2
+    assert "重新放置" in result.message
+    assert sim.requests.count(p.Command.READ_TEXT_PHOTO.value) == 1   # the SAM halted the card: no retry
     sim.clear_fault()
     sim.lift()
     sim.place("resident")
     assert reader.read_card(timeout=5).result().ok
+
+
+def test_one_garbled_poll_answer_is_retried_and_the_customer_never_notices(sim, reader):
+    sim.place("resident")
+    sim.set_fault(Fault.CHECKSUM, p.Command.FIND_CARD, times=1)
+    sim.set_fault(Fault.TRUNCATED, p.Command.SELECT_CARD, times=1)
+    assert reader.read_card(timeout=5).result().ok
+    assert sim.faults == set()
+
+
+def test_a_line_that_keeps_garbling_polls_ends_the_wait_with_invalid_data(sim, reader):
+    sim.set_fault(Fault.CHECKSUM, p.Command.FIND_CARD)
+    assert_clear(reader.read_card(timeout=0).result(), CompletionCode.INVALID_DATA, "RX_CHECKSUM")
+
+
+def test_a_closed_reader_answers_not_ready_instead_of_hanging(make_reader):
+    reader = make_reader()
+    reader.close()
+    assert_clear(reader.read_card(timeout=0).result(), CompletionCode.DEVICE_NOT_READY, "CLOSED")
 
 
 def test_a_truncated_answer_is_invalid_data_not_a_hang(sim, reader):
