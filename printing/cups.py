@@ -84,6 +84,9 @@ class _A4Printer(Device):
             log.warning("A4 printer: job %s failed: %s (%s)", job_id, exc.completion.description,
                         exc.completion.error_code)
             raise
+        except Exception as exc:   # an adapter bug: the job must not stay 'pending' forever
+            self.journal.mark_failed(job_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            raise
         self.journal.mark_printed(job_id, result.cups_job or str(result.path or ""))
         self.status.update(device=DeviceStatus.ONLINE, detail="")
         return result
@@ -126,14 +129,21 @@ class CupsPrinter(_A4Printer):
             raise _error("CUPS_UNREACHABLE", f"{args[0]} did not answer within {timeout or self.command_timeout_s:.0f} s",
                          CompletionCode.TIMEOUT) from None
 
-    @staticmethod
-    def _classify(stderr: str) -> str:
+    def _classify(self, stderr: str) -> str:
         text = stderr.lower()
         if "does not exist" in text or "invalid destination" in text or "unknown destination" in text:
-            return "CUPS_QUEUE_MISSING"
+            # lp says "printer does not exist" also when it cannot reach the scheduler at all
+            return "CUPS_QUEUE_MISSING" if self._scheduler_running() else "CUPS_UNREACHABLE"
         if "connect" in text or "scheduler is not running" in text or "connection refused" in text:
             return "CUPS_UNREACHABLE"
         return "CUPS_SUBMIT_FAILED"
+
+    def _scheduler_running(self) -> bool:
+        try:
+            res = self._cmd(["lpstat", "-r"])
+        except DeviceError:
+            return False
+        return "scheduler is running" in res.stdout
 
     def queue_state(self) -> tuple[bool, str]:
         """(enabled, lpstat line) for the queue; raises DeviceError if the queue or cupsd is missing."""
@@ -258,7 +268,10 @@ class FilePrinter(_A4Printer):
             tmp.write_bytes(pdf)
             os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
             raise _error("PDF_WRITE_FAILED", f"cannot write {path}: {exc.strerror}") from None
         return A4Result(job_id, "", path)
 

@@ -280,7 +280,7 @@ def end_of_day_pdf(report: EndOfDayReport) -> bytes:
     rows.append([c("合计")] + [c(str(report.total(k)) if k.endswith("count") else format_yuan(report.total(k)))
                               for k in ("accepted_count", "accepted_fen", "queued_count", "queued_fen",
                                         "refused_count", "refused_fen")])
-    table = Table(rows, colWidths=[34 * mm] + [22 * mm, 23 * mm] * 3)
+    table = Table(rows, colWidths=[32 * mm] + [14 * mm, 32 * mm] * 3)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.94, 0.94, 0.94)),
                                ("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.97, 0.97, 0.9))]))

@@ -134,6 +134,15 @@ class EscposPrinter(Device):
 
     def _print_job(self, job_id: str, document: Document, token) -> PrintResult:
         try:
+            return self._print_job_steps(job_id, document, token)
+        except DeviceError:
+            raise
+        except Exception as exc:   # an adapter bug: the job must not stay 'pending' forever
+            self.journal.mark_failed(job_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _print_job_steps(self, job_id: str, document: Document, token) -> PrintResult:
+        try:
             data = render_document(document, self.width_mm, self.profile)
         except (RenderError, DocumentError, ProfileError) as exc:
             self._fail(job_id, CompletionCode.INVALID_DATA, exc.code, str(exc), exc.message_zh)
