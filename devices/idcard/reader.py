@@ -125,8 +125,12 @@ class IdCardReader(Device):
         return self._submit("sam_id", run, timeout).result()
 
     def find_card(self, timeout: float = 3.0) -> Completion:
-        return self._submit("find_card", lambda t: self._simple(p.Command.FIND_CARD, t, ok=p.SW3_FOUND).data,
-                            timeout).result()
+        def run(t: CancelToken) -> bytes:
+            found = self._find(t)
+            if found.sw3 != p.SW3_FOUND:
+                raise p.sw3_error(found.sw3, p.Command.FIND_CARD)
+            return found.data
+        return self._submit("find_card", run, timeout).result()
 
     def select_card(self, timeout: float = 3.0) -> Completion:
         return self._submit("select_card", lambda t: self._simple(p.Command.SELECT_CARD, t).data.hex(),
@@ -135,7 +139,7 @@ class IdCardReader(Device):
     def read_text_photo(self, timeout: float = 5.0) -> Completion:
         return self._submit("read_text_photo", lambda t: self._read(t, False), timeout).result()
 
-    def read_text_photo_fingerprint(self, timeout: float = 5.0) -> Completion:
+    def read_text_photo_fingerprint(self, timeout: float = 10.0) -> Completion:
         return self._submit("read_text_photo_fingerprint", lambda t: self._read(t, True), timeout).result()
 
     def read_card(self, timeout: float = 30.0, fingerprint: Optional[bool] = None) -> CommandHandle:
@@ -235,10 +239,7 @@ class IdCardReader(Device):
         """SAM status; or, while a card is believed present, "find" so a lifted card is noticed."""
         try:
             if self.status.state.media is MediaState.PRESENT and self._serial is not None:
-                found = self._transact(p.Command.FIND_CARD, token)
-                if found.sw3 == p.SW3_NO_CARD:
-                    self.status.update(media=MediaState.NOT_PRESENT)
-                    self._last_read_sn = None
+                self._find(token)
                 return
             self._simple(p.Command.SAM_STATUS, token)
         except DeviceError as exc:
@@ -359,6 +360,16 @@ class IdCardReader(Device):
             raise p.sw3_error(resp.sw3, command)
         return resp
 
+    def _find(self, token: CancelToken) -> p.Response:
+        """One "find card" poll; the answer sets the media state (80: empty slot, 9F: a card)."""
+        found = self._transact(p.Command.FIND_CARD, token)
+        if found.sw3 == p.SW3_NO_CARD:
+            self.status.update(media=MediaState.NOT_PRESENT)
+            self._last_read_sn = None      # the slot was seen empty: the next card is a new placement
+        elif found.sw3 == p.SW3_FOUND:
+            self.status.update(media=MediaState.PRESENT)
+        return found
+
     def _read(self, token: CancelToken, fingerprint: bool) -> cardmod.IdCardData:
         command = p.Command.READ_TEXT_PHOTO_FINGERPRINT if fingerprint else p.Command.READ_TEXT_PHOTO
         resp = self._transact(command, token)
@@ -377,12 +388,10 @@ class IdCardReader(Device):
         select_failures = 0
         while True:
             token.check()
-            found = self._transact(p.Command.FIND_CARD, token)
+            found = self._find(token)
             if found.sw3 == p.SW3_NO_CARD:
-                self.status.update(media=MediaState.NOT_PRESENT)
-                self._last_read_sn = None
+                pass
             elif found.sw3 == p.SW3_FOUND:
-                self.status.update(media=MediaState.PRESENT)
                 sel = self._transact(p.Command.SELECT_CARD, token)
                 if sel.sw3 == p.SW3_OK:
                     select_failures = 0

@@ -89,3 +89,18 @@ def test_the_simulator_refuses_a_link_path_that_is_a_real_file(tmp_path, capsys)
     taken.write_text("x")
     assert main(["devices", "idcard-sim", "--link", str(taken)]) == 2
     assert "not a link" in capsys.readouterr().err
+
+
+def test_the_technicians_console_places_cards_and_switches_faults(tmp_path):
+    import io
+    from devices.idcard.sim import Fault, IdCardSimulator, console
+    with IdCardSimulator(link=str(tmp_path / "ttyC"), pace=False) as sim:
+        out = io.StringIO()
+        assert console(sim, "place foreign_2023", out) and sim.card.english_name == "MUELLER, ANNA MARIA"
+        assert console(sim, "fault checksum find_card", out) and sim.faults == {Fault.CHECKSUM}
+        assert console(sim, "fault melting", out) and "error" in out.getvalue()   # a typo is not a crash
+        assert console(sim, "clear", out) and sim.faults == set()
+        assert console(sim, "lift", out) and sim.card is None
+        assert console(sim, "status", out) and "plugged=True" in out.getvalue()
+        assert not console(sim, "quit", out)
+        assert "MUELLER" not in out.getvalue()      # what it echoes about the card is masked
