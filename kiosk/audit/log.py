@@ -1,7 +1,8 @@
 """Append-only, HMAC-chained, masked audit log (ARCHITECTURE.md "Audit log"; ux-sync-security.md audit rules).
 
-Record n: seq, ts (UTC ISO-8601), actor, action, target, details (JSON), prev_hash, hash where
-    hash_n = HMAC-SHA256(key, prev_hash_n || canonical JSON {seq, ts, actor, action, target, details})
+Record n: seq, ts (UTC ISO-8601), actor (user), action (event type), target, result, details (JSON),
+prev_hash, hash — time, user, event type and result as GB/T 22239 Level 3 asks — where
+    hash_n = HMAC-SHA256(key, prev_hash_n || canonical JSON {seq, ts, actor, action, target, result, details})
 and prev_hash_n = hash_(n-1) (64 zeros for the first). Actor, target and every string inside details pass
 through kiosk.domain.masking.mask_text before they are hashed and stored, so the log never holds personal
 data in clear.
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS audit (
     actor     TEXT NOT NULL,
     action    TEXT NOT NULL,
     target    TEXT NOT NULL DEFAULT '',
+    result    TEXT NOT NULL DEFAULT 'ok',
     details   TEXT NOT NULL DEFAULT '{}',
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
@@ -126,13 +128,14 @@ class AuditRecord:
     actor: str
     action: str
     target: str
+    result: str
     details: dict
     prev_hash: str
     hash: str
 
     def body(self) -> dict:
         return {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
-                "target": self.target, "details": self.details}
+                "target": self.target, "result": self.result, "details": self.details}
 
 
 @dataclass(frozen=True)
@@ -206,8 +209,11 @@ class AuditLog:
     def _mac(self, prev_hash: str, body: dict) -> str:
         return hmac.new(self._key, prev_hash.encode("ascii") + _canonical(body), hashlib.sha256).hexdigest()
 
-    def append(self, actor: str, action: str, target: str = "", details: dict | None = None) -> AuditRecord:
-        """Add one record (masked) and move the head. Durable when it returns."""
+    def append(self, actor: str, action: str, target: str = "", details: dict | None = None,
+               result: str = "ok") -> AuditRecord:
+        """Add one record (masked) and move the head. Durable when it returns.
+
+        `result` is the outcome in a word or code: "ok", "refused:WD_TOO_SOON", "failed", "cancelled"…"""
         if not actor or not action:
             raise AuditError("AUDIT_FIELDS", "audit records need an actor and an action")
         clean_details = _mask_value(dict(details or {}))
@@ -218,19 +224,19 @@ class AuditLog:
                 row = cur.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
                 ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-                rec = AuditRecord(seq, ts, mask_text(str(actor)), str(action), mask_text(str(target or "")),
-                                  clean_details, prev, "")
+                rec = AuditRecord(seq, ts, mask_text(str(actor)), mask_text(str(action)),
+                                  mask_text(str(target or "")), mask_text(str(result or "")), clean_details, prev, "")
                 digest = self._mac(prev, rec.body())
-                cur.execute("INSERT INTO audit (seq, ts, actor, action, target, details, prev_hash, hash) "
-                            "VALUES (?,?,?,?,?,?,?,?)",
-                            (seq, ts, rec.actor, rec.action, rec.target, _canonical(clean_details).decode("utf-8"),
-                             prev, digest))
+                cur.execute("INSERT INTO audit (seq, ts, actor, action, target, result, details, prev_hash, hash) "
+                            "VALUES (?,?,?,?,?,?,?,?,?)",
+                            (seq, ts, rec.actor, rec.action, rec.target, rec.result,
+                             _canonical(clean_details).decode("utf-8"), prev, digest))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
             self._write_head(seq, digest)
-        return AuditRecord(seq, ts, rec.actor, rec.action, rec.target, clean_details, prev, digest)
+        return AuditRecord(seq, ts, rec.actor, rec.action, rec.target, rec.result, clean_details, prev, digest)
 
     def sink(self, actor: str = "system") -> "AuditSinkAdapter":
         """An object with append(action, details) for code that only knows actions (sync.journal.AuditSink)."""
@@ -269,16 +275,34 @@ class AuditLog:
 
     def _rows(self) -> list[AuditRecord]:
         with self._lock:
-            rows = self._db.execute("SELECT seq, ts, actor, action, target, details, prev_hash, hash "
+            rows = self._db.execute("SELECT seq, ts, actor, action, target, result, details, prev_hash, hash "
                                     "FROM audit ORDER BY rowid").fetchall()
         out = []
-        for seq, ts, actor, action, target, details, prev, digest in rows:
+        for seq, ts, actor, action, target, result, details, prev, digest in rows:
             try:
                 parsed = json.loads(details)
             except ValueError:
                 parsed = {"__unparseable__": details}
-            out.append(AuditRecord(seq, ts, actor, action, target, parsed, prev, digest))
+            out.append(AuditRecord(seq, ts, actor, action, target, result, parsed, prev, digest))
         return out
+
+    def backup(self, dest: "str | Path") -> Path:
+        """Consistent online copy of the log and its head (SQLite backup API), for the off-box copy that
+        GB/T 22239 asks for. The copy verifies with the same key."""
+        dest = Path(dest)
+        if dest.exists():
+            raise AuditError("AUDIT_BACKUP_EXISTS", f"backup target {dest} already exists; refusing to overwrite")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            target = sqlite3.connect(dest)
+            try:
+                self._db.backup(target)
+            finally:
+                target.close()
+            head = self.head_path.read_bytes() if self.head_path.exists() else None
+        if head is not None:
+            dest.with_name(dest.name + ".head").write_bytes(head)
+        return dest
 
     def tail(self, n: int = 20) -> list[AuditRecord]:
         return [r for r in self._rows()[-n:]] if n > 0 else []
@@ -316,14 +340,17 @@ class AuditLog:
 
         genuine = {s: r for r, s in zip(rows, signed) if s is not None}
         max_genuine = max(genuine, default=0)
+        head = expected_head if expected_head is not None else self.stored_head()
+        vouched = max(max_genuine, head[0] if head else 0)   # seqs known to have been written
 
         # records that no key holder wrote: edited in place, or inserted
         for idx, (r, s) in enumerate(zip(rows, signed)):
             if s is not None:
                 continue
             next_valid = next((rows[j] for j in range(idx + 1, len(rows)) if signed[j] is not None), None)
-            kept_hash = next_valid is not None and next_valid.prev_hash == r.hash
-            slot_missing = 1 <= r.seq <= max_genuine and r.seq not in genuine
+            kept_hash = (next_valid is not None and next_valid.prev_hash == r.hash) or \
+                (head is not None and head == (r.seq, r.hash))
+            slot_missing = 1 <= r.seq <= vouched and r.seq not in genuine
             if kept_hash or slot_missing:
                 report.problems.append(Problem(r.seq, "edited", "record content does not match its HMAC"))
             else:
@@ -343,8 +370,9 @@ class AuditLog:
 
         # gaps
         edited_slots = {p.seq for p in report.problems if p.kind == "edited"}
+        present = set(genuine) | edited_slots
         for s in range(1, max_genuine + 1):
-            if s not in genuine and s not in edited_slots:
+            if s not in present:
                 report.problems.append(Problem(s, "deleted", "record missing from the chain"))
 
         # chain links between genuine records (e.g. a genuine record from another log spliced in)
@@ -354,15 +382,15 @@ class AuditLog:
             if expected_prev is not None and r.prev_hash != expected_prev:
                 report.problems.append(Problem(s, "edited", "prev_hash does not link to the record before"))
 
-        # truncation against the stored head
-        head = expected_head if expected_head is not None else self.stored_head()
+        # truncation against the stored (or reported) head
         if expected_head is None and head is None and (rows or self.head_path.exists()):
             report.problems.append(Problem(max_genuine, "head", "head file missing, unreadable or not MACed "
                                                                 "with this key; truncation cannot be ruled out"))
         elif head is not None:
             hseq, hhash = head
-            if hseq > max_genuine:
-                first = max_genuine + 1
+            top_present = max(present, default=0)
+            if hseq > top_present:
+                first = top_present + 1
                 report.problems.append(Problem(first, "truncated",
                                                f"records {first}..{hseq} missing (head says seq {hseq})"))
             elif hseq in genuine and genuine[hseq].hash != hhash:
@@ -377,5 +405,5 @@ class AuditSinkAdapter:
     def __init__(self, audit: AuditLog, actor: str):
         self._audit, self._actor = audit, actor
 
-    def append(self, action: str, details: dict | None = None, target: str = "") -> AuditRecord:
-        return self._audit.append(self._actor, action, target, details)
+    def append(self, action: str, details: dict | None = None, target: str = "", result: str = "ok") -> AuditRecord:
+        return self._audit.append(self._actor, action, target, details, result)

@@ -1,4 +1,4 @@
-"""hpf-kiosk audit verify | tail [-n N] | head — the terminal's audit log (settings.audit_db).
+"""hpf-kiosk audit verify | tail [-n N] | head | backup DEST — the terminal's audit log (settings.audit_db).
 
 verify exits 0 when the chain is intact, 1 when it was tampered with (each problem printed with its seq),
 2 on a configuration or storage problem."""
@@ -22,6 +22,9 @@ def register(sub, common) -> None:
     t.set_defaults(func=cmd_tail)
     h = s.add_parser("head", help="print the head (seq and hash) reported to the center", parents=[common])
     h.set_defaults(func=cmd_head)
+    b = s.add_parser("backup", help="copy the log and its head to DEST (never overwrites)", parents=[common])
+    b.add_argument("dest", metavar="DEST")
+    b.set_defaults(func=cmd_backup)
 
 
 def _open(args) -> AuditLog:
@@ -56,7 +59,7 @@ def cmd_tail(args) -> int:
             print(json.dumps(dict(r.body(), prev_hash=r.prev_hash, hash=r.hash), ensure_ascii=False))
         else:
             details = json.dumps(r.details, ensure_ascii=False, sort_keys=True) if r.details else ""
-            print(f"{r.seq:>6}  {r.ts}  {r.actor}  {r.action}  {r.target}  {details}".rstrip())
+            print(f"{r.seq:>6}  {r.ts}  {r.actor}  {r.action}  {r.target}  {r.result}  {details}".rstrip())
     return 0
 
 
@@ -65,4 +68,12 @@ def cmd_head(args) -> int:
     with _open(args) as audit:
         seq, digest = audit.head()
     print(f"{seq} {digest}")
+    return 0
+
+
+@_guard
+def cmd_backup(args) -> int:
+    with _open(args) as audit:
+        dest = audit.backup(args.dest)
+    print(f"audit log copied to {dest}")
     return 0

@@ -67,7 +67,7 @@ def test_deleted_record_is_named_as_a_gap(audit):
 
 def test_record_inserted_at_the_end_is_named(audit):
     _raw(audit).execute("INSERT INTO audit VALUES (7, '2026-01-01T00:00:00+00:00', 'teller:X', 'cash.out', '', "
-                        "'{}', ?, ?)", (audit.head()[1], "0" * 64))
+                        "'ok', '{}', ?, ?)", (audit.head()[1], "0" * 64))
     assert _kinds(audit.verify()) == {(7, "inserted")}
 
 
@@ -76,7 +76,7 @@ def test_record_inserted_in_the_middle_is_named(audit):
     for seq in (6, 5, 4, 3):
         db.execute("UPDATE audit SET seq=seq+1 WHERE seq=?", (seq,))
     prev = db.execute("SELECT hash FROM audit WHERE seq=2").fetchone()[0]
-    db.execute("INSERT INTO audit VALUES (3, '2026-01-01T00:00:00+00:00', 'teller:X', 'cash.out', '', '{}', ?, ?)",
+    db.execute("INSERT INTO audit VALUES (3, '2026-01-01T00:00:00+00:00', 'teller:X', 'cash.out', '', 'ok', '{}', ?, ?)",
                (prev, "f" * 64))
     kinds = _kinds(audit.verify())
     assert (3, "inserted") in kinds
@@ -109,6 +109,30 @@ def test_reordered_records_are_named(audit):
     db.execute("UPDATE audit SET seq=2 WHERE seq=3")
     db.execute("UPDATE audit SET seq=3 WHERE seq=-2")
     assert _kinds(audit.verify()) == {(2, "reordered"), (3, "reordered")}
+
+
+def test_result_is_part_of_the_signed_record(audit):
+    rec = audit.append("teller:T001", "withdrawal.submit", details={"amount_fen": 1}, result="refused:WD_TOO_SOON")
+    assert rec.result == "refused:WD_TOO_SOON" and audit.tail(1)[0].result == "refused:WD_TOO_SOON"
+    _raw(audit).execute("UPDATE audit SET result='ok' WHERE seq=?", (rec.seq,))
+    assert _kinds(audit.verify()) == {(rec.seq, "edited")}
+
+
+def test_backup_copy_verifies_and_is_never_overwritten(audit, tmp_path):
+    dest = audit.backup(tmp_path / "backup" / "audit-copy.sqlite3")
+    copy = AuditLog(dest, KEY)
+    report = copy.verify()
+    assert report.ok and report.records == 6
+    with pytest.raises(AuditError) as err:
+        audit.backup(dest)
+    assert err.value.code == "AUDIT_BACKUP_EXISTS"
+
+
+def test_sink_adapter_for_callers_that_only_know_actions(audit):
+    sink = audit.sink("sync-worker")
+    rec = sink.append("journal.created", {"client_id": "0192", "phone": "13800138000"})
+    assert (rec.actor, rec.action, rec.details["phone"]) == ("sync-worker", "journal.created", "138****8000")
+    assert audit.verify().ok
 
 
 def test_personal_data_is_never_stored_unmasked(tmp_path):
@@ -176,6 +200,9 @@ def test_cli_verify_tail_head(tmp_path, monkeypatch, capsys):
     assert out.count("config.change") == 2 and "13800138000" not in out and "138****8000" in out
     assert main(["audit", "head"]) == 0
     assert capsys.readouterr().out.startswith("3 ")
+    assert main(["audit", "backup", str(tmp_path / "copy.sqlite3")]) == 0
+    assert (tmp_path / "copy.sqlite3").exists() and (tmp_path / "copy.sqlite3.head").exists()
+    capsys.readouterr()
     _raw(AuditLog.open(settings)).execute("UPDATE audit SET action='config.view' WHERE seq=2")
     assert main(["audit", "verify"]) == 1
     assert "seq 2: edited" in capsys.readouterr().out
