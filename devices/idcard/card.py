@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import Enum
-from typing import Callable, Optional
+from typing import Optional
 
 from devices.base import CompletionCode, DeviceError
 from kiosk.domain.masking import mask_id_number, mask_name

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import tty
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from typing import Optional, Union
@@ -45,6 +45,7 @@ class Fault(str, Enum):
     LIFT_MID_READ = "lift_mid_read"      # the customer lifts the card during the RF read: SW3 41
     SAM_FAILURE = "sam_failure"          # SAM self-test failed: SW3 60 to everything
     SAM_UNAUTHORISED = "sam_unauthorised"  # SW3 66 to everything
+    NOISE = "noise"                      # answer with the bytes in `simulator.noise` instead of a frame
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -160,6 +161,7 @@ class IdCardSimulator:
         self.read_delay_s = read_delay_s
         self.cards = dict(SYNTHETIC_CARDS if cards is None else cards)
         self.photo_decoder = FixturePhotoDecoder(self.cards)
+        self.noise = b"\x00\xff" * 8        # what Fault.NOISE sends
         self.reads = 0                   # successful card reads answered
         self.requests: list[int] = []    # CMD<<8|PARA of every request, in order
         self._lock = threading.RLock()
@@ -372,6 +374,8 @@ class IdCardSimulator:
         return p.response(0x21)
 
     def _send(self, master: int, frame: bytes, command: Optional[p.Command], stop: threading.Event) -> None:
+        if self._fault(Fault.NOISE, command):
+            frame = bytes(self.noise)
         if self._fault(Fault.CHECKSUM, command):
             frame = frame[:-1] + bytes([frame[-1] ^ 0x5A])
         if self._fault(Fault.TRUNCATED, command):

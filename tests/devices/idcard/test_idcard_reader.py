@@ -302,3 +302,34 @@ def test_lifting_a_card_from_a_reader_that_does_not_halt_is_noticed_while_idle(s
     sim.lift()
     assert lifted.wait(10), "the idle probe never noticed the empty slot"
     assert not reader.card_present()
+
+
+# Whatever comes down the line, the reader ends with a Completion and its worker lives on.
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_line_noise = st.one_of(
+    st.binary(min_size=1, max_size=80),
+    st.binary(max_size=40).map(lambda b: p.PREAMBLE + b),                          # a frame that never ends
+    st.tuples(st.integers(0, 255), st.binary(max_size=60)).map(lambda t: p.response(*t)),   # any SW3, any data
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(noise=_line_noise, command=st.sampled_from([p.Command.FIND_CARD, p.Command.SELECT_CARD,
+                                                   p.Command.READ_TEXT_PHOTO]))
+def test_fuzz_any_answer_on_the_line_ends_in_a_completion(sim, noise, command):
+    sim.clear_fault()
+    sim.place("resident")
+    sim.noise = noise
+    sim.set_fault(Fault.NOISE, command)
+    reader = IdCardReader(sim.port, response_timeout_s=0.2, read_timeout_s=0.2, frame_slack_s=0.1,
+                          probe_interval_s=30, photo_decoder=None)
+    try:
+        result = reader.read_card(timeout=3).result()
+        assert result.code is not CompletionCode.INTERNAL_ERROR, result
+        assert result.ok or (result.error_code and has_chinese(result.message)), result
+        sim.clear_fault()
+        assert reader.sam_status().ok                  # the worker is alive and the line recovers
+    finally:
+        reader.close()
