@@ -22,7 +22,7 @@ from config import Settings
 from kiosk.flows.base import Flow, FlowMessage
 from kiosk.flows.home import LOCAL_CATALOG, Tile, tiles
 from kiosk.flows.identification import IdentificationFlow, IdStep
-from kiosk.flows.ports import Devices, IdentityCenterPort
+from kiosk.flows.ports import Devices, IdentityCenterPort, Slip
 from kiosk.flows.tasks import Tasks
 from kiosk.voice import MuteVoice, Voice
 from sync.protocol import Catalog
@@ -63,6 +63,7 @@ REMINDERS = {
     "printer": FlowMessage("REMIND_RECEIPT", "请取走您的凭条", "Please take your receipt"),
 }
 REMINDER_REPEAT_S = 10
+PRINT_FAILED = FlowMessage("PRINT_FAILED", "凭条打印失败，请联系工作人员补打", "slip could not be printed")
 
 
 class IdleTimer:
@@ -239,7 +240,26 @@ class Terminal:
         return ok
 
     def finish_session(self) -> None:
+        """The customer is done: print the slip (if identified) and end the session."""
+        flow = self.session.identification if self.session else None
+        if flow is not None and flow.state is IdStep.VERIFIED and flow.summary():
+            self.print_slip(flow)
         self.end_session("finished")
+
+    def print_slip(self, flow: IdentificationFlow) -> None:
+        printer, session = self.devices.printer, self.session
+        summary = flow.summary()
+        if printer is None or session is None or not summary:
+            return
+        slip = Slip(center_name=self.settings.terminal.center_name, terminal_id=self.settings.terminal.id,
+                    item_zh=session.item.name_zh, masked_name=summary["name"], masked_id=summary["id_number"],
+                    status_line="身份核验通过", serial_no=session.id.replace("-", "")[:16].upper())
+
+        def failed(exc: BaseException) -> None:
+            log.warning("slip not printed: %s", exc)
+            self.events.emit("print_failed", message=PRINT_FAILED)
+        self.tasks.run("print_slip", lambda t: printer.print_slip(slip, t),
+                       lambda text: self.events.emit("printed", text=text), failed)
 
     def cancel_session(self) -> None:
         self.end_session("canceled")
@@ -269,8 +289,9 @@ class Terminal:
         """Called every second by the GUI timer (or by tests with a fake clock)."""
         if self.session and self.idle:
             self._tick_session()
-        if self.pending_reminders:
-            self._check_left_behind(announce=self.clock() - self._last_reminder >= REMINDER_REPEAT_S)
+        if self.session is None:
+            self._check_left_behind(announce=bool(self.pending_reminders)
+                                    and self.clock() - self._last_reminder >= REMINDER_REPEAT_S)
 
     def _tick_session(self) -> None:
         idle = self.idle

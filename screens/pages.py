@@ -76,6 +76,15 @@ class HomePage(Page):
         self.page_index += 1
         self.rebuild()
 
+    def show_tile(self, code: str):
+        """Turn to the page that holds item `code`; its button (None if the item is not offered)."""
+        for i, page in enumerate(tile_pages(self.terminal.tiles(), self.terminal.care_mode)):
+            if any(t.code == code for t in page):
+                self.page_index = i
+                self.rebuild()
+                return self.tile_buttons.get(code)
+        return None
+
     def rebuild(self) -> None:
         care = self.terminal.care_mode
         all_pages = tile_pages(self.terminal.tiles(), care)

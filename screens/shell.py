@@ -183,20 +183,7 @@ class Shell(QMainWindow):
             self._to_home()
 
     def finish_session(self) -> None:
-        flow = self.identify.flow
-        if flow and self.terminal.devices.printer and flow.summary():
-            self._print_slip(flow.summary())
         self.terminal.finish_session()
-
-    def _print_slip(self, summary: dict) -> None:
-        """An identification slip (masked) — the service items add their own receipts later."""
-        t = self.terminal
-        lines = [t.settings.terminal.center_name, "身份核验凭条", f"业务：{t.session.item.name_zh}",
-                 f"姓名：{summary['name']}", f"证件号码：{summary['id_number']}",
-                 f"时间：{datetime.now(LOCAL_TZ):%Y-%m-%d %H:%M}", f"终端：{t.settings.terminal.id}"]
-        printer = t.devices.printer
-        t.tasks.run("print_slip", lambda token: printer.print_receipt(lines, token), lambda _r: None,
-                    lambda exc: log.warning("slip not printed: %s", exc))
 
     def _to_home(self) -> None:
         self.overlay.hide()
@@ -272,6 +259,10 @@ class Shell(QMainWindow):
         self._staff_notice = message
         self._refresh_banner()
         self._banner_timer.start(15000)
+
+    def on_event_print_failed(self, message) -> None:
+        self._staff_notice = message
+        self._refresh_banner()
 
     def on_event_reminders(self, messages) -> None:
         self._reminders = list(messages)

@@ -7,7 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from kiosk.flows.base import FlowMessage
 from sync.protocol import Catalog, OfflinePolicy, ServiceItem
+
+HOME_PROMPT = FlowMessage("PROMPT_HOME", "您好，请选择要办理的业务", "Welcome. Please choose a service")
+OFFLINE_NOTICE = FlowMessage("OFFLINE", "网络中断：需联网的业务暂不可用，已受理的业务将在联网后上传",
+                             "Offline: online services are unavailable; accepted items upload when back online")
 
 # Items where money moves: their L3 second factor is the bank card (the account the money goes to).
 MONEY_ITEMS = frozenset({"withdrawal", "deposit", "prepayment", "partial_prepayment", "full_prepayment",

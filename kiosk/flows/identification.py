@@ -147,6 +147,7 @@ class IdentificationFlow(Flow):
         self.sms_ticket: Optional[SmsTicket] = None
         self.used: set[str] = set()             # factors satisfied: id, face, sms, password, bank_card
         self.face_failures = 0
+        self.fallback_reached = False
         self.code_attempts_left = MAX_CODE_ATTEMPTS
         self.sms_sends = 0
         self.guidance: Optional[FlowMessage] = None   # last face hint
@@ -190,9 +191,14 @@ class IdentificationFlow(Flow):
             self._go(S.FALLBACK)
         self._enter(S.SMS if option is Fallback.ID_SMS else S.PASSWORD)
 
-    def back_to_fallback(self) -> None:
-        if self.state is S.STAFF:
+    def back(self) -> bool:
+        """One step back where that makes sense (a fallback route back to the choice); False otherwise."""
+        if self.state is S.STAFF or (self.state in (S.SMS, S.PASSWORD) and self.fallback_reached
+                                     and not ({"face", "sms", "password"} & self.used)):
+            self._stop_task()
             self._go(S.FALLBACK)
+            return True
+        return False
 
     def submit_sms(self, code: str) -> None:
         if self.state is not S.SMS or self.busy or not self.sms_ticket:
@@ -345,9 +351,19 @@ class IdentificationFlow(Flow):
             return self._fail(M(c.error_code or c.code.value, c.message, c.description))
         if isinstance(exc, PortError):
             log.warning("identification: %s refused: %s %s", what, exc.code, exc)
+            msg = M(exc.code, exc.message_zh, str(exc))
+            if what == "face_check" and exc.code.startswith("FACE_"):
+                return self._face_failed(msg)          # unusable image (no face, too small): counts as a try
+            if what == "password_check" and exc.code == "METHOD_UNAVAILABLE":
+                self.fallback_reached = True
+                return self._go(S.FALLBACK, msg)
+            if what == "card_check" and exc.code == "METHOD_UNAVAILABLE" and "sms" not in self.used:
+                return self._enter(S.SMS, msg)
+            if what == "sms_send" and self.sms_ticket:
+                return self._notice(msg)               # e.g. too frequent: the code already sent still works
             if what == "sms_send" and exc.code == "SMS_LIMIT":
                 return self._fail(SMS_RESEND_LIMIT)
-            return self._fail(M(exc.code, exc.message_zh, str(exc)))
+            return self._fail(msg)
         log.error("identification: %s failed unexpectedly: %s: %s", what, type(exc).__name__, exc)
         self._fail(M("INTERNAL_ERROR", "系统内部错误，请呼叫工作人员", f"{what}: {type(exc).__name__}"))
 
@@ -417,6 +433,7 @@ class IdentificationFlow(Flow):
 
     def _to_fallback(self, message: FlowMessage) -> None:
         self._stop_task()
+        self.fallback_reached = True
         self._go(S.FALLBACK, message)
 
     # --- SMS ----------------------------------------------------------------------------------------------

@@ -75,15 +75,35 @@ class FaceVerdict:
 class BankCard:
     pan: str
     expiry: str = ""
+    holder_name: str = ""       # from the chip (5F20), when the card carries it
+    holder_id: str = ""         # from the chip (9F61), when the card carries it
 
     def wipe(self) -> None:
-        self.pan = self.expiry = ""
+        self.pan = self.expiry = self.holder_name = self.holder_id = ""
 
 
 @dataclass(frozen=True)
 class SmsTicket:
     ticket: str
     masked_phone: str
+
+
+@dataclass(frozen=True)
+class Slip:
+    """A short receipt; personal fields are already masked (kiosk.domain.masking)."""
+    center_name: str
+    terminal_id: str
+    item_zh: str
+    masked_name: str
+    masked_id: str
+    status_line: str
+    serial_no: str
+    title: str = "身份核验凭条"
+
+    def lines(self, issued_local: str) -> list[str]:
+        return [self.center_name, self.title, f"业务：{self.item_zh}", f"姓名：{self.masked_name}",
+                f"证件号码：{self.masked_id}", f"结果：{self.status_line}", f"流水号：{self.serial_no}",
+                f"时间：{issued_local}", f"终端：{self.terminal_id}"]
 
 
 FrameSink = Callable[[Any, QualityReport], None]   # (frame as HxWx3 uint8 BGR array, report)
@@ -112,7 +132,7 @@ class CardReaderPort(Protocol):
 @runtime_checkable
 class PrinterPort(Protocol):
     def usable(self) -> Usability: ...
-    def print_receipt(self, lines: list[str], token: CancelToken) -> bytes: ...
+    def print_slip(self, slip: Slip, token: CancelToken) -> str: ...   # returns the text as printed
     def paper_present(self) -> bool: ...
 
 

@@ -124,32 +124,57 @@ class SimCamera:
 
     def capture(self, token: CancelToken, on_frame) -> FaceCapture:
         import cv2
-        import numpy as np
         self.gate.wait(token)
         script = ["too_far", "off_center", "hold_still", "ok"]
         i = 0
         while True:
             token.check()
-            if self.face == "good":
-                step = script[min(i, len(script) - 1)]
-            else:
-                step = "no_face"
-            frame = np.full((480, 640, 3), (200, 190, 180), np.uint8)
-            box = None
-            if step != "no_face":
-                scale = {"too_far": 0.5}.get(step, 1.0)
-                cx = 420 if step == "off_center" else 320
-                w, h = int(120 * scale), int(160 * scale)
-                cv2.ellipse(frame, (cx, 240), (w // 2, h // 2), 0, 0, 360, (150, 170, 210), -1)
-                box = (cx - w // 2, 240 - h // 2, w, h)
+            step = script[min(i, len(script) - 1)] if self.face == "good" else "no_face"
+            frame, box = _scene(step)
             report = QualityReport(step == "ok", "" if step == "ok" else step, box)
             on_frame(frame, report)
             if report.passed:
                 self.captures += 1
                 ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-                return FaceCapture(buf.tobytes(), 640, 480)
+                return FaceCapture(buf.tobytes(), frame.shape[1], frame.shape[0])
             i += 1
             token.wait(self.frame_interval_s)
+
+
+_FACE = None
+
+
+def _face_image():
+    """A real frontal face (scikit-image's astronaut photograph) when available, else a drawn oval."""
+    global _FACE
+    if _FACE is None:
+        import cv2
+        import numpy as np
+        try:
+            from skimage import data
+            _FACE = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (480, 480))
+        except Exception:
+            _FACE = np.full((480, 480, 3), (200, 190, 180), np.uint8)
+            cv2.ellipse(_FACE, (240, 220), (90, 120), 0, 0, 360, (150, 170, 210), -1)
+    return _FACE
+
+
+def _scene(step: str):
+    """A 640x480 frame for one step of the guidance script, and where the face is in it."""
+    import cv2
+    import numpy as np
+    frame = np.full((480, 640, 3), (200, 190, 180), np.uint8)
+    if step == "no_face":
+        return frame, None
+    face = _face_image()
+    scale = 0.5 if step == "too_far" else 1.0
+    size = int(480 * scale)
+    img = cv2.resize(face, (size, size)) if scale != 1.0 else face
+    x = (640 - size) // 2 + (110 if step == "off_center" else 0)
+    y = (480 - size) // 2
+    x0, x1 = max(0, x), min(640, x + size)
+    frame[y:y + size, x0:x1] = img[:, x0 - x:x1 - x]
+    return frame, (x + size // 3, y + size // 8, size // 4, size // 3)
 
 
 class SimCardReader:
@@ -208,11 +233,13 @@ class SimPrinter:
     def usable(self) -> Usability:
         return Usability(False, "printer not connected") if self.missing else Usability(True)
 
-    def print_receipt(self, lines: list[str], token: CancelToken) -> bytes:
-        data = ("\n".join(lines) + "\n").encode("gb18030")
-        self.printed.append(data)
+    def print_slip(self, slip, token: CancelToken) -> str:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+        text = "\n".join(slip.lines(f"{datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}")) + "\n"
+        self.printed.append(text.encode("gb18030"))
         self.in_slot = True
-        return data
+        return text
 
     def paper_present(self) -> bool:
         return self.in_slot

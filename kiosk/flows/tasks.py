@@ -43,8 +43,14 @@ class Tasks:
         self._running: set[Task] = set()
 
     def set_poster(self, post: Post) -> None:
-        """The GUI bridge installs itself here; callbacks then run on the Qt thread."""
+        """The GUI bridge installs itself here; callbacks then run on the Qt thread. Callbacks that
+        arrived before (e.g. the first catalog from the sync worker) are handed over too."""
         self._post = post
+        while True:
+            try:
+                post(self._inbox.get_nowait())
+            except queue.Empty:
+                return
 
     def post(self, fn: Callable[[], None]) -> None:
         self._post(fn)
