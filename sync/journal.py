@@ -570,6 +570,10 @@ class Journal:
             payload=self.cipher.open(r.payload_enc, r.client_id) if with_payload else None,
             result=self.cipher.open(r.result_enc, r.client_id) if with_payload and r.result_enc else None)
 
+    def audit_event(self, action: str, **details) -> None:
+        """Record a staff action on the journal (show, export ...) in the audit log."""
+        self._audit(action, **details)
+
     def _audit(self, action: str, **details) -> None:
         if self.audit is None:
             return

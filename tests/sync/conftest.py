@@ -24,8 +24,8 @@ def center(tmp_path_factory):
 def make_kiosk(center, tmp_path):
     made: list[Kiosk] = []
 
-    def _make(url: str | None = None, **extra) -> Kiosk:
-        k = Kiosk(center, tmp_path / f"kiosk{len(made)}", url, **extra)
+    def _make(url: str | None = None, enroll: bool = True, **extra) -> Kiosk:
+        k = Kiosk(center, tmp_path / f"kiosk{len(made)}", url, enroll=enroll, **extra)
         made.append(k)
         return k
 
