@@ -18,6 +18,50 @@ from sync.protocol import ErrorBody
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 25 * 1024 * 1024
+
+
+class BufferedBody:
+    """ASGI middleware: reads the request body once (≤ 25 MB), keeps the exact bytes in scope['hpf.body'] for the
+    signature check, and replays them to the app (form parsing would otherwise consume the stream first)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                body = ErrorBody(code="BODY_TOO_LARGE", message="提交的内容过大",
+                                 detail=f"request body larger than {MAX_BODY_BYTES} bytes").model_dump_json().encode()
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                break
+        data = b"".join(chunks)
+        scope["hpf.body"] = data
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 ERROR_RESPONSES = {s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 422, 500)}
 
 
@@ -65,6 +109,8 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
     from center.api import admin, certificates, identity, query, terminal
     for mod in (terminal, query, identity, certificates, admin):
         app.include_router(mod.router)
+
+    app.add_middleware(BufferedBody)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:

@@ -146,11 +146,8 @@ def verify_code(session, cfg, phone: str, purpose: str, code: str) -> dict:
         raise ApiError(422, "SMS_CODE_LOCKED", "验证码错误次数过多，请重新获取", "SMS code attempts exhausted")
     row.attempts += 1
     if not hmac.compare_digest(row.code_hash, _code_hash(phone, purpose, (code or "").strip())):
-        left = cfg.sms_max_attempts - row.attempts
-        if left <= 0:
-            raise ApiError(422, "SMS_CODE_LOCKED", "验证码错误次数过多，请重新获取", "SMS code attempts exhausted")
-        # the attempt counter must survive this refusal: the caller commits before raising (see api.identity)
-        return {"verified": False, "attempts_left": left}
+        # returned, not raised: the attempt counter must be committed with this answer (see api.identity)
+        return {"verified": False, "attempts_left": max(0, cfg.sms_max_attempts - row.attempts)}
     row.used = True
     return {"verified": True}
 

@@ -96,7 +96,9 @@ def purge_nonces(db, older_than_s: int = 2 * P.MAX_CLOCK_SKEW_S + 60) -> int:
 
 async def signed_terminal(request: Request) -> TerminalCtx:
     """FastAPI dependency: the verified terminal (and the teller, when a teller token is presented)."""
-    body = await request.body()
+    body = request.scope.get("hpf.body")
+    if body is None:
+        body = await request.body()
     db = request.app.state.db
     ctx = await run_in_threadpool(verify_signed, db, request.method, signed_path(request), request.headers, body)
     token = request.headers.get(P.HEADER_TELLER_TOKEN)

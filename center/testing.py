@@ -87,20 +87,20 @@ class CenterProcess:
             h[P.HEADER_IDEMPOTENCY] = idempotency_key or secrets.token_hex(16)
         return requests.request(method, self.url + path, json=body, headers=h, timeout=30)
 
-    def enroll_code(self, terminal_id: str) -> str:
-        r = self.admin("POST", f"/v1/admin/terminals/{terminal_id}/enroll-code")
+    def enroll_code(self, terminal_id: str, channel: str = "self_service") -> str:
+        r = self.admin("POST", f"/v1/admin/terminals/{terminal_id}/enroll-code?channel={channel}")
         r.raise_for_status()
         return r.json()["code"]
 
-    def enroll(self, terminal_id: str) -> bytes:
-        code = self.enroll_code(terminal_id)
+    def enroll(self, terminal_id: str, channel: str = "self_service") -> bytes:
+        code = self.enroll_code(terminal_id, channel)
         r = requests.post(self.url + "/v1/terminals/enroll", json={"terminal_id": terminal_id, "code": code},
                           timeout=30)
         r.raise_for_status()
         return bytes.fromhex(r.json()["secret_hex"])
 
-    def client(self, terminal_id: str) -> SignedClient:
-        return SignedClient(self.url, terminal_id, self.enroll(terminal_id))
+    def client(self, terminal_id: str, channel: str = "self_service") -> SignedClient:
+        return SignedClient(self.url, terminal_id, self.enroll(terminal_id, channel))
 
     def stop(self) -> None:
         """Stops the server by the PID this helper started (SIGTERM, then SIGKILL after 15 s)."""

@@ -115,11 +115,12 @@ async def disable_terminal(terminal_id: str, request: Request):
 
 
 @router.post("/terminals/{terminal_id}/enroll-code")
-async def enroll_code(terminal_id: str, request: Request):
+async def enroll_code(terminal_id: str, request: Request,
+                      channel: Literal["self_service", "bank_counter"] = "self_service"):
     """Issues a one-time enrollment code (as `hpf-center terminals enroll`). Not idempotent on purpose:
     each call replaces the previous code."""
     import re
     if not re.match(r"^[A-Z0-9][A-Z0-9-]{2,31}$", terminal_id):
         raise ApiError(422, "VALIDATION_FAILED", "终端编号格式不正确", "terminal id must match ^[A-Z0-9][A-Z0-9-]{2,31}$")
-    code = security.issue_enroll_code(db(request), terminal_id, cfg(request).enroll_code_ttl_s)
+    code = security.issue_enroll_code(db(request), terminal_id, cfg(request).enroll_code_ttl_s, channel)
     return {"terminal_id": terminal_id, "code": code}

@@ -20,7 +20,9 @@ async def idempotent_json(request: Request, principal: str, work) -> JSONRespons
     """Runs work(session) -> (status, body) once per Idempotency-Key and replays the stored answer."""
     from starlette.concurrency import run_in_threadpool
     key = request.headers.get(P.HEADER_IDEMPOTENCY)
-    body = await request.body()
+    body = request.scope.get("hpf.body")
+    if body is None:
+        body = await request.body()
     fp = idem.fingerprint(request.method, request.url.path, body)
     status, data, replayed = await run_in_threadpool(idem.run_idempotent, db(request), principal, key, fp, work)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}

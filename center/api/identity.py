@@ -90,6 +90,9 @@ def _verify(session, request, body: SmsVerifyIn):
     out = ident.verify_code(session, cfg(request), phone, body.purpose, body.code)
     if not out["verified"]:
         left = out["attempts_left"]
+        if left == 0:
+            return 422, {"code": "SMS_CODE_LOCKED", "message": "验证码错误次数过多，请重新获取",
+                         "detail": f"wrong SMS code for {mask_phone(phone)}; attempts exhausted"}
         return 422, {"code": "SMS_CODE_WRONG", "message": f"验证码不正确，还可以再试{left}次",
                      "detail": f"wrong SMS code for {mask_phone(phone)}, {left} attempts left"}
     return 200, {"verified": True}
