@@ -80,7 +80,8 @@ class FaceView(QWidget):
     def set_frame(self, frame, passed: bool) -> None:
         """frame: HxWx3 uint8 BGR (OpenCV)."""
         h, w = frame.shape[:2]
-        img = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_BGR888).mirrored(True, False)
+        img = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_BGR888)
+        img = img.flipped(Qt.Orientation.Horizontal) if hasattr(img, "flipped") else img.mirrored(True, False)
         self._pix = QPixmap.fromImage(img)
         self.passed = passed
         self.update()

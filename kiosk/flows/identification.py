@@ -275,17 +275,17 @@ class IdentificationFlow(Flow):
 
     def _enter(self, step: IdStep, message: Optional[FlowMessage] = None) -> None:
         self._stop_task()
+        if step in (S.SMS, S.PASSWORD):
+            self.code_attempts_left = MAX_CODE_ATTEMPTS
+        if step is S.PASSWORD:
+            self._scramble()                      # before announcing the step, so the pad shows it at once
         self._go(step, message)
         if step is S.READ_ID:
             self._read_id()
         elif step is S.FACE:
             self._capture_face()
         elif step is S.SMS:
-            self.code_attempts_left = MAX_CODE_ATTEMPTS
             self._send_sms()
-        elif step is S.PASSWORD:
-            self.code_attempts_left = MAX_CODE_ATTEMPTS
-            self._scramble()
         elif step is S.BANK_CARD:
             self._read_bank_card()
 

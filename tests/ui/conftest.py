@@ -88,3 +88,30 @@ def start_item(terminal):
         terminal.start_session(tile(terminal, code))
         return terminal.identify()
     return start
+
+
+@pytest.fixture
+def shell(qtbot, terminal):
+    """The kiosk window (windowed, not kiosk mode) on the offscreen platform, wired to the terminal."""
+    from screens.app import create_shell
+    app, sh, _ = create_shell(terminal, kiosk_mode=False)
+    qtbot.addWidget(sh)
+    sh.show()
+    qtbot.waitExposed(sh)
+    yield sh
+    sh.allow_close = True
+    sh.tick_timer.stop()
+    sh.bridge.close()
+
+
+def texts_on_screen(widget) -> list[str]:
+    """Every text a person could read in the widget tree: labels, line edits, buttons."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit
+    out = []
+    for w in widget.findChildren(QLabel):
+        out.append(w.text())
+    for w in widget.findChildren(QLineEdit):
+        out.append(w.text())
+    for w in widget.findChildren(QAbstractButton):
+        out.append(w.text())
+    return out
