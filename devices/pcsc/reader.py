@@ -154,6 +154,7 @@ class PcscCardReader(SmartCardReader):
                         self._closed.wait(self.RETRY_S)
                         continue
                     self._ctx = ctx
+                    watched, state = None, S.SCARD_STATE_UNAWARE   # a new daemon: ask for the state afresh
                 hr, names = S.SCardListReaders(self._ctx, [])
                 if _hr(hr) in NO_SERVICE:
                     self._release_ctx()
