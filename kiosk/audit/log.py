@@ -74,11 +74,13 @@ def audit_key_file(settings) -> Path:
 def load_or_create_key(path: "str | Path") -> bytes:
     """Read the 32-byte key; create it (0600, O_EXCL, fsynced) if missing. Refuse group/other access."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         pass
+    except OSError as exc:
+        raise AuditError("AUDIT_KEY_UNREADABLE", f"cannot create audit key {path}: {exc.strerror}") from None
     else:
         try:
             os.write(fd, secrets.token_bytes(KEY_BYTES))
@@ -181,13 +183,13 @@ class AuditLog:
         self.head_path = self.path.with_name(self.path.name + ".head")
         self._key = bytes(key)
         self._lock = threading.RLock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise AuditError("AUDIT_DB", f"cannot open audit database {self.path}: {exc}") from None
 
     @classmethod

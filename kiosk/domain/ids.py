@@ -107,6 +107,9 @@ class ResidentId:
         from kiosk.domain.masking import mask_id_number
         return mask_id_number(self.number)
 
+    def __repr__(self) -> str:  # tracebacks and debug logs too
+        return f"ResidentId({self}, {self.document_type.key}, born {self.birth_date.year}, {self.gender.name})"
+
     @classmethod
     def parse(cls, text: str, *, today: date | None = None, allow_15: bool = True,
               allow_permit: bool = True) -> "ResidentId":
@@ -172,6 +175,9 @@ class ForeignPermanentResidenceId:
     def __str__(self) -> str:
         from kiosk.domain.masking import mask_id_number
         return mask_id_number(self.number)
+
+    def __repr__(self) -> str:
+        return f"ForeignPermanentResidenceId({self}, {self.document_type.key})"
 
     @classmethod
     def parse(cls, text: str, *, today: date | None = None) -> "ForeignPermanentResidenceId":

@@ -29,6 +29,9 @@ class BankCard:
         from kiosk.domain.masking import mask_card
         return mask_card(self.number)
 
+    def __repr__(self) -> str:
+        return f"BankCard({self}, luhn_ok={self.luhn_ok})"
+
     @classmethod
     def parse(cls, text: str) -> "BankCard":
         s = re.sub(r"[\s-]", "", text or "")

@@ -206,3 +206,21 @@ def test_cli_verify_tail_head(tmp_path, monkeypatch, capsys):
     _raw(AuditLog.open(settings)).execute("UPDATE audit SET action='config.view' WHERE seq=2")
     assert main(["audit", "verify"]) == 1
     assert "seq 2: edited" in capsys.readouterr().out
+
+
+def test_unusable_storage_is_a_clear_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(AuditError) as err:
+        AuditLog(blocker / "audit.sqlite3", KEY)
+    assert err.value.code == "AUDIT_DB"
+    with pytest.raises(AuditError) as err:
+        load_or_create_key(blocker / "audit.key")
+    assert err.value.code == "AUDIT_KEY_UNREADABLE"
+    (tmp_path / "garbage.sqlite3").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(AuditError):
+        AuditLog(tmp_path / "garbage.sqlite3", KEY)
+    from kiosk.cli.main import main
+    monkeypatch.setenv("HPF_KIOSK__PATHS__DATA_DIR", str(blocker))
+    assert main(["audit", "verify"]) == 2
+    assert "AUDIT_" in capsys.readouterr().err

@@ -109,5 +109,11 @@ def test_foreign_permanent_residence_both_formats():
     assert new.document_type.certificate_code == "04"
 
 
-def test_str_of_a_parsed_id_is_masked():
-    assert str(ResidentId.parse("11010519491231002X", today=TODAY)) == "110105********002X"
+def test_str_and_repr_of_parsed_numbers_are_masked():
+    from kiosk.domain.numbers import BankCard
+    rid = ResidentId.parse("11010519491231002X", today=TODAY)
+    assert str(rid) == "110105********002X"
+    assert "11010519491231002X" not in repr(rid) and "19491231" not in repr(rid)
+    fpr = ForeignPermanentResidenceId.parse("KAZ110090123105", today=TODAY)
+    assert "KAZ110090123105" not in repr(fpr)
+    assert "6222021234567890123" not in repr(BankCard.parse("6222021234567890123"))
