@@ -21,7 +21,7 @@ from typing import Optional
 
 from devices.base import (CommandHandle, Completion, CompletionCode, Device, DeviceError, DeviceStatus, Usability)
 from printing.documents import Document, DocumentError
-from printing.jobs import PrintJournal
+from printing.jobs import JournaledPrinter, PrintJournal
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _error(code: str, description: str, completion: CompletionCode = CompletionC
     return DeviceError(completion, code, description, MESSAGES.get(code, "打印失败，请联系工作人员"))
 
 
-class _A4Printer(Device):
+class _A4Printer(JournaledPrinter, Device):
     role = "a4_printer"
     capabilities = frozenset({"pdf", "certificate", "statement", "report", "reprint"})
 
@@ -60,16 +60,11 @@ class _A4Printer(Device):
         self.job_timeout_s = job_timeout_s
 
     def print_document(self, document: Document, *, timeout: Optional[float] = None) -> CommandHandle:
-        job = self.journal.add(document, self.role)
-        return self.worker.submit("print", lambda token: self._run(job.id, document, token),
-                                  timeout or self.job_timeout_s)
+        """Journal, render and print; `handle.job_id` is the print-journal id, for a reprint."""
+        return self._submit_job("print", self._run, timeout or self.job_timeout_s, document=document)
 
     def reprint(self, job_id: str, *, timeout: Optional[float] = None) -> CommandHandle:
-        original = self.journal.get(job_id)
-        document = original.document.as_copy()
-        job = self.journal.add(document, self.role, reprint_of=original.id)
-        return self.worker.submit("reprint", lambda token: self._run(job.id, document, token),
-                                  timeout or self.job_timeout_s)
+        return self._submit_job("reprint", self._run, timeout or self.job_timeout_s, reprint_of=job_id)
 
     def _run(self, job_id: str, document: Document, token) -> A4Result:
         from printing.pdf import PdfError, render_pdf

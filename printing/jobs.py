@@ -18,6 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+from devices.base import CommandHandle, CompletionCode, DeviceError
 from printing.documents import Document, document_from_dict
 
 SCHEMA = """
@@ -76,6 +77,10 @@ class PrintJob:
         return self.state is not JobState.PENDING
 
 
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
 
@@ -92,16 +97,19 @@ class PrintJournal:
         self._db.executescript(SCHEMA)
 
     @classmethod
-    def for_settings(cls, settings) -> "PrintJournal":
-        return cls(Path(settings.paths.data_dir) / "print_jobs.sqlite3")
+    def for_settings(cls, settings, keep_days: int = 30) -> "PrintJournal":
+        journal = cls(Path(settings.paths.data_dir) / "print_jobs.sqlite3")
+        journal.prune(keep_days)
+        return journal
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # ------------------------------------------------------------------ writes
-    def add(self, document: Document, printer: str, *, reprint_of: Optional[str] = None) -> PrintJob:
-        job_id = str(uuid.uuid4())
+    def add(self, document: Document, printer: str, *, reprint_of: Optional[str] = None,
+            job_id: Optional[str] = None) -> PrintJob:
+        job_id = job_id or new_job_id()
         now = _now()
         with self._lock:
             self._db.execute(
@@ -168,3 +176,41 @@ class PrintJournal:
                         attempts=r["attempts"], error_code=r["error_code"], error_text=r["error_text"],
                         note=r["note"], created_at=dt.datetime.fromisoformat(r["created_at"]),
                         updated_at=dt.datetime.fromisoformat(r["updated_at"]))
+
+    def prune(self, keep_days: int = 30) -> int:
+        """Forget printed (and resolved failed) jobs older than keep_days; unresolved failures are kept."""
+        cutoff = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=keep_days)).isoformat()
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM print_jobs WHERE updated_at < ? AND (state='printed' OR resolved_by IS NOT NULL) "
+                "AND id NOT IN (SELECT reprint_of FROM print_jobs WHERE reprint_of IS NOT NULL "
+                "AND state != 'printed')", (cutoff,))
+            return cur.rowcount
+
+
+class JournaledPrinter:
+    """Mixin for printer Devices: every job is journaled, on the device worker (the journal write is disk I/O
+    and must not run on the caller's thread, which may be the Qt thread). The returned handle carries the
+    job id at once (`handle.job_id`) so a screen can offer the reprint even when the job fails."""
+
+    journal: PrintJournal
+    role: str
+
+    def _submit_job(self, name: str, run, timeout: float, *, document: Optional[Document] = None,
+                    reprint_of: Optional[str] = None) -> CommandHandle:
+        job_id = new_job_id()
+
+        def command(token):
+            doc = document
+            if reprint_of is not None:
+                try:
+                    doc = self.journal.get(reprint_of).document.as_copy()
+                except JobNotFound as exc:
+                    raise DeviceError(CompletionCode.INVALID_DATA, exc.code, f"no print job {reprint_of}",
+                                      exc.message_zh) from None
+            self.journal.add(doc, self.role, reprint_of=reprint_of, job_id=job_id)
+            return run(job_id, doc, token)
+
+        handle = self.worker.submit(name, command, timeout)
+        handle.job_id = job_id
+        return handle

@@ -17,7 +17,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Optional
 
-from printing.escpos.decode import Cut, DecodedJob, EscposDecoder, PrintedLine, QrCode, Raster, StatusRequest
+from printing.escpos.decode import (Cut, DecodedJob, EscposDecoder, PrintedLine, QrCode, Raster, StatusRequest,
+                                    TransmitStatus)
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,15 @@ class SimPrinter:
                     reply = bytes([self.status_byte(event.n)])
                     try:
                         conn.sendall(reply)
+                    except OSError:
+                        pass
+                return job
+            if isinstance(event, TransmitStatus):
+                # answered in turn; a printer stopped by paper end / open cover never gets to it
+                if not self.hang_status and self._can_print():
+                    near_end = 0x03 if self.paper == "near_end" else 0
+                    try:
+                        conn.sendall(bytes([near_end]))
                     except OSError:
                         pass
                 return job

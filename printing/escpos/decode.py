@@ -61,11 +61,16 @@ class StatusRequest:
 
 
 @dataclass(frozen=True)
+class TransmitStatus:
+    n: int          # GS r n: answered in turn, after the data before it (1 = paper sensor)
+
+
+@dataclass(frozen=True)
 class Init:
     pass
 
 
-Event = Union[PrintedLine, QrCode, Raster, Cut, StatusRequest, Init]
+Event = Union[PrintedLine, QrCode, Raster, Cut, StatusRequest, TransmitStatus, Init]
 
 # Commands with a fixed number of parameter bytes: prefix + command byte -> count.
 _FIXED = {
@@ -223,6 +228,10 @@ class EscposDecoder:
                     events.append(PrintedLine("", self.align, self.bold, self.double))
         elif prefix == 0x1D and c == "!":
             self.double = bool(args[0] & 0x10)
+        elif prefix == 0x1D and c == "r":
+            if self._line:
+                events.append(self._emit_line())
+            events.append(TransmitStatus(args[0]))
         elif prefix == 0x1C:
             if c == "&":
                 self.kanji = True

@@ -21,9 +21,9 @@ from devices.base import (CommandHandle, Completion, CompletionCode, Device, Dev
 from printing.documents import Document, DocumentError
 from printing.escpos.profiles import ProfileError, get_profile
 from printing.escpos.render import RenderError, render_document
-from printing.escpos.status import PrinterStatus, read_status
+from printing.escpos.status import PrinterStatus, read_status, wait_printed
 from printing.escpos.transport import TransportError, parse_transport
-from printing.jobs import JobState, PrintJournal
+from printing.jobs import JobState, JournaledPrinter, PrintJournal
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class PrintResult:
     detail: str = ""
 
 
-class EscposPrinter(Device):
+class EscposPrinter(JournaledPrinter, Device):
     role = "receipt_printer"
     capabilities = frozenset({"receipt", "qr", "cut", "status", "reprint"})
 
@@ -64,21 +64,16 @@ class EscposPrinter(Device):
 
     # ------------------------------------------------------------------ commands (run on the worker)
     def print_document(self, document: Document, *, timeout: Optional[float] = None) -> CommandHandle:
-        """Journal and print; the handle's Completion.value is a PrintResult (or the error says why not)."""
-        job = self.journal.add(document, self.role)
-        return self.worker.submit("print", lambda token: self._print_job(job.id, document, token),
-                                  timeout or self.job_timeout_s)
+        """Journal and print; the handle's Completion.value is a PrintResult (or the error says why not).
+        `handle.job_id` is the print-journal id, for a reprint."""
+        return self._submit_job("print", self._print_job, timeout or self.job_timeout_s, document=document)
 
     def print_receipt(self, receipt, *, timeout: Optional[float] = None) -> CommandHandle:
         return self.print_document(receipt, timeout=timeout)
 
     def reprint(self, job_id: str, *, timeout: Optional[float] = None) -> CommandHandle:
         """Print a journaled job again, marked 补打/COPY; a printed copy resolves a failed original."""
-        original = self.journal.get(job_id)
-        document = original.document.as_copy()
-        job = self.journal.add(document, self.role, reprint_of=original.id)
-        return self.worker.submit("reprint", lambda token: self._print_job(job.id, document, token),
-                                  timeout or self.job_timeout_s)
+        return self._submit_job("reprint", self._print_job, timeout or self.job_timeout_s, reprint_of=job_id)
 
     def query_status(self) -> CommandHandle:
         return self.worker.submit("status", self._status_command, self.status_timeout_s * 4 + self.io_timeout_s)
@@ -106,6 +101,13 @@ class EscposPrinter(Device):
     def _status_timeout(self, token) -> float:
         rem = token.remaining
         return self.status_timeout_s if rem is None else max(0.05, min(self.status_timeout_s, rem / 3))
+
+    def _fence_timeout(self, data: bytes, token) -> float:
+        """Long enough for the printer to work through the job: ~30 ms per line at 150 mm/s, plus the
+        status timeout; never past the command's deadline (leaving time for the status read after it)."""
+        wanted = self.status_timeout_s + 0.03 * data.count(b"\n")
+        rem = token.remaining
+        return wanted if rem is None else max(0.05, min(wanted, rem / 2))
 
     def _open(self, token):
         transport = parse_transport(self.transport_uri)
@@ -160,6 +162,7 @@ class EscposPrinter(Device):
                     self._fail(job_id, p.completion, p.error_code, f"not printed: {p.description}", p.message_zh)
                 token.check()
                 transport.write(data, min(self.io_timeout_s, token.remaining or self.io_timeout_s))
+                fenced = wait_printed(transport, self._fence_timeout(data, token)) if self.profile.print_fence else None
                 after = read_status(transport, self._status_timeout(token))
             except TransportError as exc:
                 self.status.update(device=DeviceStatus.OFFLINE, detail=str(exc))
@@ -175,6 +178,8 @@ class EscposPrinter(Device):
                        MID_JOB_MESSAGES.get(p.error_code, p.message_zh))
         known = before is not None and after is not None
         note = "" if known else "status unknown: printed without a status reply"
+        if known and self.profile.print_fence and fenced is None:
+            note = "no print-completion reply (GS r); status after the job read as ready"
         self.journal.mark_printed(job_id, note)
         log.info("receipt printer: job %s printed (%d bytes)%s", job_id, len(data), f"; {note}" if note else "")
         return PrintResult(job_id, known, after.paper if after else PaperState.UNKNOWN, note)
@@ -193,8 +198,10 @@ def _journal(settings) -> PrintJournal:
 
 def build_escpos_printer(settings) -> EscposPrinter:
     s = settings.devices.receipt_printer
-    return EscposPrinter(s.transport, width_mm=s.width_mm, profile=s.profile, status_timeout_s=s.status_timeout_s,
-                         journal=_journal(settings))
+    printer = EscposPrinter(s.transport, width_mm=s.width_mm, profile=s.profile, status_timeout_s=s.status_timeout_s,
+                            journal=_journal(settings))
+    printer.query_status()     # first status on the worker; listeners hear it when it comes (never blocks here)
+    return printer
 
 
 def build_sim_escpos_printer(settings) -> EscposPrinter:
@@ -207,4 +214,5 @@ def build_sim_escpos_printer(settings) -> EscposPrinter:
     printer = EscposPrinter(f"tcp://127.0.0.1:{sim.port}", width_mm=s.width_mm, profile=s.profile,
                             status_timeout_s=s.status_timeout_s, journal=_journal(settings))
     printer.simulator = sim
+    printer.query_status().result()   # local and instant: the demo starts with the printer shown online
     return printer

@@ -22,6 +22,7 @@ class PrinterProfile:
     cutter: bool = True              # GS V 66 n (feed and partial cut)
     partial_cut: bool = True
     realtime_status: bool = True     # answers DLE EOT n
+    print_fence: bool = True         # answers GS r 1 in turn (used to learn that a job has been worked through)
     dots_58: int = 384
     dots_80: int = 576
     columns_58: int = 32             # Font A 12x24
@@ -45,7 +46,7 @@ PROFILES: dict[str, PrinterProfile] = {p.name: p for p in (
     # Older GBK-only firmware.
     PrinterProfile("generic-gbk", encoding="gbk"),
     # Low-cost 58 mm panel printers: no GS ( k, no cutter (tear bar).
-    PrinterProfile("basic-raster-qr", native_qr=False, cutter=False),
+    PrinterProfile("basic-raster-qr", native_qr=False, cutter=False, print_fence=False),
     # 80 mm heads with 512 dots (42 columns).
     PrinterProfile("gb18030-512dots", dots_80=512, columns_80=42),
 )}

@@ -16,6 +16,31 @@ from printing.escpos.transport import Transport, TransportError
 log = logging.getLogger(__name__)
 
 DLE_EOT = b"\x10\x04"
+GS_R_PAPER = b"\x1dr\x01"     # transmit paper sensor status: an ordinary command, answered in turn
+
+
+def wait_printed(transport: Transport, timeout: float) -> Optional[int]:
+    """The print-completion fence: DLE EOT is answered the moment it arrives, even while the job is still in the
+    printer's buffer, so a paper-out halfway through would go unseen. GS r 1 is processed in order, after the
+    job's data, so its reply means the printer has worked through the job. A printer stopped by paper end
+    (or not supporting GS r) does not answer: None after `timeout`."""
+    if not transport.bidirectional:
+        return None
+    deadline = time.monotonic() + timeout
+    try:
+        transport.write(GS_R_PAPER, max(0.05, timeout))
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            data = transport.read(1, remaining)
+            if not data:
+                return None
+            if data[0] & 0x90 == 0:      # GS r reply 0xx0xxxx (a DLE EOT reply has bit 4 set)
+                return data[0]
+    except TransportError as exc:
+        log.warning("receipt printer: print-completion read failed (%s): %s", exc.code, exc)
+        return None
 
 
 def valid_reply(b: int) -> bool:

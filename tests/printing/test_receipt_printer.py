@@ -206,7 +206,7 @@ def test_a_file_transport_captures_the_bytes_and_reports_status_unknown(tmp_path
 
 def test_serial_printer_on_a_pty_prints_and_answers_status(journal):
     """The serial transport against a printer on the other end of a pseudo-terminal (pyserial)."""
-    from printing.escpos.decode import EscposDecoder, StatusRequest
+    from printing.escpos.decode import EscposDecoder, StatusRequest, TransmitStatus
     master, slave = os.openpty()
     import tty
     tty.setraw(slave)
@@ -223,6 +223,8 @@ def test_serial_printer_on_a_pty_prints_and_answers_status(journal):
             for event in decoder.feed(chunk):
                 if isinstance(event, StatusRequest):
                     os.write(master, b"\x12")
+                elif isinstance(event, TransmitStatus):
+                    os.write(master, b"\x00")
 
     t = threading.Thread(target=printer_side, daemon=True)
     t.start()
@@ -237,6 +239,7 @@ def test_serial_printer_on_a_pty_prints_and_answers_status(journal):
         os.close(master)
         os.close(slave)
     assert c.ok and c.value.status_known
+    assert journal.get(c.value.job_id).note == ""   # status before/after and print completion all answered
     assert "已受理，待联网确认" in decode(bytes(received).replace(b"\x10\x04\x01", b"").replace(b"\x10\x04\x02", b"")
                                      .replace(b"\x10\x04\x03", b"").replace(b"\x10\x04\x04", b""), strict=False).texts
 
@@ -279,3 +282,29 @@ def test_the_registry_builds_a_simulated_printer_whose_paper_the_demo_can_take_o
         assert (tmp_path / "print_jobs.sqlite3").exists()
     finally:
         built.device.close()
+
+
+def test_the_caller_knows_the_job_id_at_once_even_when_the_job_fails(sim, make_printer):
+    printer = make_printer()
+    sim.take_paper_out()
+    handle = printer.print_receipt(sample_receipt())
+    assert handle.result().error_code == "PAPER_OUT"
+    assert printer.journal.get(handle.job_id).state is JobState.FAILED
+
+
+def test_reprinting_a_job_that_does_not_exist_is_a_clear_error(make_printer):
+    c = make_printer().reprint("no-such-job").result()
+    assert c.code is CompletionCode.INVALID_DATA and c.error_code == "PRINT_JOB_NOT_FOUND"
+    assert c.message == "找不到该打印记录"
+
+
+def test_old_printed_jobs_are_pruned_but_unresolved_failures_are_kept(sim, make_printer):
+    printer = make_printer()
+    ok = printer.print_receipt(sample_receipt()).result().value.job_id
+    sim.take_paper_out()
+    failed = printer.print_receipt(sample_receipt())
+    failed.result()
+    assert printer.journal.prune(keep_days=-1) == 1      # everything counts as old
+    assert [j.id for j in printer.journal.outstanding()] == [failed.job_id]
+    with pytest.raises(KeyError):
+        printer.journal.get(ok)
