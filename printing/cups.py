@@ -145,7 +145,8 @@ class CupsPrinter(_A4Printer):
         res = self._cmd(["lpstat", "-p", self.queue])
         if res.returncode != 0:
             code = self._classify(res.stderr)
-            raise _error(code, f"lpstat -p {self.queue}: {res.stderr.strip() or 'failed'}")
+            what = "CUPS scheduler not reachable" if code == "CUPS_UNREACHABLE" else f"lpstat -p {self.queue}"
+            raise _error(code, f"{what}: {res.stderr.strip() or 'failed'}")
         line = res.stdout.strip().splitlines()[0] if res.stdout.strip() else ""
         return " disabled" not in line, line
 
@@ -158,15 +159,24 @@ class CupsPrinter(_A4Printer):
             return Usability(False, exc.completion.description)
         return Usability(True) if enabled else Usability(False, f"queue stopped: {line}")
 
-    def selftest(self) -> Completion:
-        def check(token):
+    def _check_queue(self, token) -> str:
+        try:
             enabled, line = self.queue_state()
-            if not enabled:
-                raise _error("CUPS_PRINTER_STOPPED", line)
-            return line
-        c = self.worker.call("selftest", check, self.command_timeout_s * 2)
-        self.status.update(device=DeviceStatus.ONLINE if c.ok else DeviceStatus.OFFLINE, detail=c.description)
-        return c
+        except DeviceError as exc:
+            self.status.update(device=DeviceStatus.NO_DEVICE if exc.completion.error_code == "CUPS_QUEUE_MISSING"
+                               else DeviceStatus.OFFLINE, detail=exc.completion.description)
+            raise
+        self.status.update(device=DeviceStatus.ONLINE if enabled else DeviceStatus.OFFLINE, detail=line)
+        if not enabled:
+            raise _error("CUPS_PRINTER_STOPPED", line)
+        return line
+
+    def refresh_status(self) -> CommandHandle:
+        """Ask CUPS about the queue on the worker; listeners hear the result."""
+        return self.worker.submit("status", self._check_queue, self.command_timeout_s * 2)
+
+    def selftest(self) -> Completion:
+        return self.refresh_status().result()
 
     # ------------------------------------------------------------------ print
     def _output(self, job_id: str, pdf: bytes, title: str, token) -> A4Result:
@@ -240,6 +250,8 @@ class FilePrinter(_A4Printer):
     def __init__(self, out_dir: "str | Path", **kw):
         super().__init__(**kw)
         self.out_dir = Path(out_dir)
+        usable = self.is_usable()
+        self.status.update(device=DeviceStatus.ONLINE if usable.ok else DeviceStatus.OFFLINE, detail=usable.missing)
 
     def is_usable(self) -> Usability:
         try:
@@ -274,7 +286,9 @@ class FilePrinter(_A4Printer):
 # --------------------------------------------------------------------------- factories (devices.registry)
 
 def build_cups_printer(settings) -> CupsPrinter:
-    return CupsPrinter(settings.devices.a4_printer.queue, journal=PrintJournal.for_settings(settings))
+    printer = CupsPrinter(settings.devices.a4_printer.queue, journal=PrintJournal.for_settings(settings))
+    printer.refresh_status()    # on the worker; never blocks start-up
+    return printer
 
 
 def build_file_printer(settings) -> FilePrinter:

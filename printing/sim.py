@@ -269,8 +269,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             for job in jobs[shown:]:
                 shown += 1
                 print(f"--- job {shown} ({'cut' if job.cut else 'no cut'}, dropped {job.dropped}) ---")
+                columns = 32 if args.width == 58 else 48
                 for line in job.decoded.lines:
-                    print(line.text.center(48) if line.align == "center" else line.text)
+                    pad = max(0, columns - line.columns) // 2 if line.align == "center" else 0
+                    print(" " * pad + line.text)
                 for payload in job.qr_payloads:
                     print(f"[QR] {payload}")
                 sys.stdout.flush()
