@@ -333,3 +333,16 @@ def test_fuzz_any_answer_on_the_line_ends_in_a_completion(sim, noise, command):
         assert reader.sam_status().ok                  # the worker is alive and the line recovers
     finally:
         reader.close()
+
+
+def test_a_teller_terminal_configured_for_a_serial_reader_reads_through_it(monkeypatch, sim):
+    from config import load_settings
+    monkeypatch.setenv("HPF_KIOSK__DEVICES__IDCARD__PORT", sim.port)
+    built = registry.build(load_settings(profile="bank-teller"), "idcard")
+    try:
+        assert built.backend == "gat467" and built.usability.ok
+        assert type(built.device) is IdCardReader and built.device.port == sim.port
+        sim.place("resident_long_term")
+        assert built.device.read_card(timeout=5).result().value.validity_text == "2012.05.20-长期"
+    finally:
+        built.device.close()
