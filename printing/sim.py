@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import queue
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -48,10 +50,15 @@ class SimJob:
 
 
 class SimPrinter:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, width_mm: int = 80, encoding: str = "gb18030"):
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, width_mm: int = 80, encoding: str = "gb18030",
+                 line_time_s: float = 0.0):
+        """line_time_s > 0 plays a buffered printer: received data waits in a buffer and the head prints one
+        line per line_time_s, while DLE EOT is answered at once from the state of the moment (as real
+        printers do) and GS r only when the head reaches it."""
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the simulated printer listens on loopback only")
         self.host, self.port, self.width_mm, self.encoding = host, port, width_mm, encoding
+        self.line_time_s = line_time_s
         self.jobs: list[SimJob] = []
         self.status_requests = 0
         self._cond = threading.Condition()
@@ -180,7 +187,19 @@ class SimPrinter:
     def _serve(self, conn: socket.socket) -> None:
         self._conns.add(conn)
         decoder = EscposDecoder(strict=False, kanji=True, encoding=self.encoding)   # CN firmware boots in Chinese mode
-        job = SimJob()
+        state = {"job": SimJob()}
+        buffer: "queue.Queue" = queue.Queue()
+        head = None
+        if self.line_time_s > 0:
+            head = threading.Thread(target=self._print_head, args=(conn, buffer, state), daemon=True,
+                                    name=f"sim-printer-head-{self.port}")
+            head.start()
+
+        def take(event) -> None:
+            if head is None or isinstance(event, StatusRequest):   # real-time commands jump the buffer
+                state["job"] = self._handle(conn, event, state["job"])
+            else:
+                buffer.put(event)
         try:
             while True:
                 try:
@@ -190,14 +209,27 @@ class SimPrinter:
                 if not chunk:
                     break
                 for event in decoder.feed(chunk):
-                    job = self._handle(conn, event, job)
+                    take(event)
             for event in decoder.flush():
-                job = self._handle(conn, event, job)
+                take(event)
+            if head is not None:
+                buffer.put(None)
+                head.join()
+            job = state["job"]
             if job.decoded.events or job.dropped:
                 self._finish(job)
         finally:
             self._conns.discard(conn)
             conn.close()
+
+    def _print_head(self, conn: socket.socket, buffer: "queue.Queue", state: dict) -> None:
+        while True:
+            event = buffer.get()
+            if event is None:
+                return
+            if isinstance(event, (PrintedLine, QrCode, Raster)) and self._can_print():
+                time.sleep(self.line_time_s)
+            state["job"] = self._handle(conn, event, state["job"])
 
     def _handle(self, conn: socket.socket, event, job: SimJob) -> SimJob:
         with self._cond:

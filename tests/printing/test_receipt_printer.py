@@ -13,6 +13,7 @@ from printing.escpos.device import EscposPrinter
 from printing.escpos.transport import TransportError, parse_transport
 from printing.jobs import JobState, PrintJournal
 from printing.samples import sample_end_of_day, sample_receipt
+from printing.sim import SimPrinter
 
 
 def test_customer_gets_a_full_receipt_with_qr_and_cut_and_the_printer_reports_ready(sim, make_printer):
@@ -73,6 +74,28 @@ def test_paper_running_out_in_the_middle_of_a_receipt_fails_the_job_and_a_copy_c
     jobs = sim.wait_for_jobs(2)
     assert jobs[1].complete and "补打/COPY" in jobs[1].texts[-1]
     assert printer.journal.outstanding() == []
+
+
+def test_on_a_buffered_printer_paper_running_out_is_caught_by_waiting_for_the_job_to_be_worked_through(journal):
+    """Real printers answer DLE EOT at once, while the receipt is still in their buffer: asking right after
+    sending would see 'paper ok'. The printer waits for its GS r reply (answered in turn) before asking."""
+    sim = SimPrinter(line_time_s=0.01).start()
+    printer = EscposPrinter(f"tcp://127.0.0.1:{sim.port}", status_timeout_s=0.3, journal=journal)
+    try:
+        sim.run_out_after(10)
+        c = printer.print_receipt(sample_receipt()).result()
+        assert c.error_code == "PAPER_OUT" and "未打印完整" in c.message
+        (partial,) = sim.wait_for_jobs(1)
+        assert len(partial.texts) == 10 and not partial.complete
+
+        sim.load_paper()
+        ok = printer.reprint(printer.journal.outstanding()[0].id).result()
+        assert ok.ok and ok.value.status_known
+        assert printer.journal.get(ok.value.job_id).note == ""
+        assert sim.wait_for_jobs(2)[1].complete
+    finally:
+        printer.close()
+        sim.stop()
 
 
 def test_cover_open_is_a_user_error_and_nothing_is_printed(sim, make_printer):
@@ -143,6 +166,9 @@ def test_a_status_read_that_hangs_does_not_block_printing_and_is_reported_as_unk
     assert job.state is JobState.PRINTED and "status unknown" in job.note
     assert "status unknown" in printer.status.state.detail
     assert printer.selftest().error_code == "STATUS_UNKNOWN"
+    sim.set_hang_status(False)
+    assert printer.reprint(job.id).result().ok   # still reprintable, as a copy
+    assert "** 补打/COPY **" in sim.wait_for_jobs(2)[1].texts
 
 
 def test_a_printer_that_accepts_but_never_reads_makes_the_write_time_out_instead_of_hanging():
