@@ -5,7 +5,9 @@ One SQLite table (WAL, synchronous=FULL), separate from the transaction journal 
              -> failed    (paper out before/during the job, cover open, printer gone, ...)
 A reprint is a new job marked as a copy (补打/COPY) pointing at the job it replaces; once it is printed the
 original is resolved and drops out of `outstanding()`. Documents are stored already masked (printing.documents
-refuses unmasked ID/phone numbers), so the journal holds no raw personal data."""
+refuses unmasked ID/phone numbers), so the journal holds no raw personal data; with a cipher (the terminal's
+AES-GCM key file, as for the transaction journal) the document itself is sealed at rest, bound to its job id.
+Printed jobs are forgotten after `keep_days`; unresolved failures are kept."""
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +28,7 @@ CREATE TABLE IF NOT EXISTS print_jobs (
     id           TEXT PRIMARY KEY,
     printer      TEXT NOT NULL,
     kind         TEXT NOT NULL,
-    document     TEXT NOT NULL,
+    document     NOT NULL,            -- JSON text, or an AES-GCM sealed blob
     state        TEXT NOT NULL CHECK (state IN ('pending', 'printed', 'failed')),
     is_copy      INTEGER NOT NULL DEFAULT 0,
     reprint_of   TEXT REFERENCES print_jobs(id),
@@ -53,6 +55,13 @@ class JobNotFound(KeyError):
         super().__init__(job_id)
         self.code = "PRINT_JOB_NOT_FOUND"
         self.message_zh = "找不到该打印记录"
+
+
+class JournalLocked(Exception):
+    def __init__(self, job_id: str):
+        super().__init__(f"print job {job_id} is sealed and no key was given to open it")
+        self.code = "PRINT_JOURNAL_LOCKED"
+        self.message_zh = "打印记录无法读取，请联系工作人员"
 
 
 @dataclass(frozen=True)
@@ -86,8 +95,10 @@ def _now() -> str:
 
 
 class PrintJournal:
-    def __init__(self, path: "str | Path"):
+    def __init__(self, path: "str | Path", cipher=None):
+        """cipher: an object with seal(value, aad) -> bytes and open(blob, aad) (sync.crypto.FieldCipher)."""
         self.path = Path(path)
+        self.cipher = cipher
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -98,7 +109,8 @@ class PrintJournal:
 
     @classmethod
     def for_settings(cls, settings, keep_days: int = 30) -> "PrintJournal":
-        journal = cls(Path(settings.paths.data_dir) / "print_jobs.sqlite3")
+        from sync.crypto import FieldCipher   # the terminal's key file, shared with the transaction journal
+        journal = cls(Path(settings.paths.data_dir) / "print_jobs.sqlite3", FieldCipher.from_key_file(settings.key_file))
         journal.prune(keep_days)
         return journal
 
@@ -115,7 +127,7 @@ class PrintJournal:
             self._db.execute(
                 "INSERT INTO print_jobs (id, printer, kind, document, state, is_copy, reprint_of, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                (job_id, printer, document.kind, json.dumps(document.to_dict(), ensure_ascii=False),
+                (job_id, printer, document.kind, self._seal(job_id, document),
                  int(bool(getattr(document, "copy", False))), reprint_of, now, now))
         return self.get(job_id)
 
@@ -168,10 +180,21 @@ class PrintJournal:
             rows = cur.fetchall()
         return [self._job(dict(zip(cols, r))) for r in rows]
 
-    @staticmethod
-    def _job(r: dict) -> PrintJob:
+    def _seal(self, job_id: str, document: Document):
+        if self.cipher is None:
+            return json.dumps(document.to_dict(), ensure_ascii=False)
+        return self.cipher.seal(document.to_dict(), f"print_job:{job_id}")
+
+    def _open(self, job_id: str, stored) -> Document:
+        if isinstance(stored, (bytes, memoryview)):
+            if self.cipher is None:
+                raise JournalLocked(job_id)
+            return document_from_dict(self.cipher.open(bytes(stored), f"print_job:{job_id}"))
+        return document_from_dict(json.loads(stored))
+
+    def _job(self, r: dict) -> PrintJob:
         return PrintJob(id=r["id"], printer=r["printer"], kind=r["kind"],
-                        document=document_from_dict(json.loads(r["document"])), state=JobState(r["state"]),
+                        document=self._open(r["id"], r["document"]), state=JobState(r["state"]),
                         is_copy=bool(r["is_copy"]), reprint_of=r["reprint_of"], resolved_by=r["resolved_by"],
                         attempts=r["attempts"], error_code=r["error_code"], error_text=r["error_text"],
                         note=r["note"], created_at=dt.datetime.fromisoformat(r["created_at"]),

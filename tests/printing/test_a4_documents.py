@@ -201,3 +201,24 @@ def test_cupsd_not_running_is_reported_not_hung(journal):
         printer.close()
     assert c.error_code == "CUPS_UNREACHABLE", c.description
     assert journal.outstanding()
+
+
+def test_certificates_in_the_print_journal_are_sealed_at_rest_with_the_terminal_key(tmp_path):
+    from sync.crypto import FieldCipher
+    from printing.jobs import JournalLocked, PrintJournal
+    db = tmp_path / "print_jobs.sqlite3"
+    cipher = FieldCipher.from_key_file(tmp_path / "terminal.key")
+    journal = PrintJournal(db, cipher)
+    job = journal.add(sample_deposit_certificate(), "a4_printer")
+    assert journal.get(job.id).document == sample_deposit_certificate()
+    journal.close()
+
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("print_jobs.sqlite3*"))
+    for secret in ("3308020123456789", "衢州市智造科技有限公司", "330802********1234"):
+        assert secret.encode() not in raw
+
+    locked = PrintJournal(db)   # no key: a clear error, not garbage
+    with pytest.raises(JournalLocked) as exc:
+        locked.get(job.id)
+    assert exc.value.code == "PRINT_JOURNAL_LOCKED"
+    locked.close()
