@@ -246,10 +246,12 @@ class PcscCardReader(SmartCardReader):
         return self.status.state.media is MediaState.NOT_PRESENT
 
 
-def _call(fn, seconds: float, token: CancelToken):
-    """Run a blocking pyscard call in a helper thread; (done, result). Never blocks past `seconds`."""
+def _call(fn, seconds: float, token: CancelToken, done: Optional[threading.Event] = None):
+    """Run a blocking pyscard call in a helper thread; (done, result). Never blocks past `seconds`.
+
+    `done` (if given) is set when the call really returns, even after we stopped waiting for it."""
     box: list = []
-    done = threading.Event()
+    done = done or threading.Event()
 
     def run():
         try:
@@ -279,6 +281,7 @@ class _PcscTransport:
         self.ctx = self.card = None
         self.protocol = None
         self.stuck = False
+        self._pending = threading.Event()
 
     def _timeout(self) -> float:
         rem = self.token.remaining
@@ -292,9 +295,10 @@ class _PcscTransport:
         name = self.reader.reader_name
         if not name:
             raise no_reader("reader went away")
+        self._pending = threading.Event()
         done, res = _call(lambda: S.SCardConnect(self.ctx, name, S.SCARD_SHARE_SHARED,
                                                  S.SCARD_PROTOCOL_T0 | S.SCARD_PROTOCOL_T1),
-                          self._timeout(), self.token)
+                          self._timeout(), self.token, self._pending)
         if not done:
             self.stuck = True
             self.token.check()
@@ -314,7 +318,9 @@ class _PcscTransport:
 
     def transmit(self, apdu: bytes) -> bytes:
         pci = S.SCARD_PCI_T0 if self.protocol == S.SCARD_PROTOCOL_T0 else S.SCARD_PCI_T1
-        done, res = _call(lambda: S.SCardTransmit(self.card, pci, list(apdu)), self._timeout(), self.token)
+        self._pending = threading.Event()
+        done, res = _call(lambda: S.SCardTransmit(self.card, pci, list(apdu)), self._timeout(), self.token,
+                          self._pending)
         if not done:
             self.stuck = True
             self.token.check()                 # canceled / timed out take precedence over "mute"
@@ -346,14 +352,29 @@ class _PcscTransport:
         return _hr(hr) in REMOVED
 
     def close(self) -> None:
-        if self.card is not None and not self.stuck:
-            try:
-                S.SCardDisconnect(self.card, S.SCARD_LEAVE_CARD)
-            except Exception:
-                pass
-        if self.ctx is not None and not self.stuck:
-            S.SCardReleaseContext(self.ctx)
+        card, ctx, pending = self.card, self.ctx, self._pending
         self.card = self.ctx = None
+
+        def release():
+            if card is not None:
+                try:
+                    S.SCardDisconnect(card, S.SCARD_LEAVE_CARD)
+                except Exception:
+                    pass
+            if ctx is not None:
+                try:
+                    S.SCardReleaseContext(ctx)
+                except Exception:
+                    pass
+        if not self.stuck:
+            release()
+        else:
+            # a call to a mute card is still blocked in pcscd; it returns when the card is taken out.
+            # Clean up then, off the worker thread.
+            def later():
+                pending.wait()
+                release()
+            threading.Thread(target=later, name="pcsc-cleanup", daemon=True).start()
 
 
 def build_pcsc_reader(settings: Settings) -> PcscCardReader:

@@ -222,3 +222,27 @@ def wait_state(device, predicate, what: str):
             raise AssertionError(f"reader never reached {what}: {device.status.state}")
         time.sleep(0.02)
     return device.status.state
+
+
+def main() -> int:
+    """`python -m devices.pcsc.testing`: run a private pcscd with the vpcd reader until Ctrl-C (demo/manual tests)."""
+    import tempfile
+    daemon = Pcscd(Path(tempfile.mkdtemp(prefix="pcscd-")))
+    try:
+        daemon.start()
+    except HarnessError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"pcscd running (pid {daemon.pid}, log {daemon.log_path}); readers: {', '.join(VPCD_READERS)}")
+    print("insert a card with: python -m devices.pcsc.vcard --card unionpay   (Ctrl-C here stops pcscd)")
+    try:
+        daemon.proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        daemon.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -81,3 +81,17 @@ def test_social_security_card_is_read_by_the_simulator(sim):
     sim.simulator.insert("ssc", name="赵六", id_number="330802199001011234")
     c = sim.read_social_security_card(timeout=1)
     assert c.ok and c.value.name == "赵六" and c.value.ssn == "330802199001011234"
+
+
+def test_machine_without_pyscard_is_told_what_is_missing(monkeypatch):
+    import devices.pcsc.reader as pcsc_reader
+    monkeypatch.setattr(pcsc_reader, "S", None)
+    usable = pcsc_reader.PcscCardReader.is_usable()
+    assert not usable.ok and "pyscard" in usable.missing
+    reader = pcsc_reader.PcscCardReader("")
+    try:
+        assert reader.status.state.device is DeviceStatus.OFFLINE
+        c = reader.read_bank_card(timeout=1)
+        assert c.code is CompletionCode.DEVICE_NOT_READY
+    finally:
+        reader.close()
