@@ -375,40 +375,55 @@ class Journal:
 
     def apply_results(self, results: list[ItemResult], retry_delay_s: Callable[[ItemResult], float] | None = None
                       ) -> dict[str, list[ItemResult]]:
-        """Record the center's per-item outcomes. Returns them grouped by the state each item went to."""
+        """Record the center's per-item outcomes (one write transaction, bulk statements). Returns them grouped
+        by the state each item went to."""
         now = self.clock()
         stamp = _iso(now)
         grouped: dict[str, list[ItemResult]] = {s.value: [] for s in State}
+        final_rows: list[dict] = []
+        retry_rows: list[dict] = []
+        hist_rows: list[dict] = []
         with self._writer.begin() as conn:
             current = self._pending(conn, [r.client_id for r in results])
             for r in results:
-                if r.client_id not in current:
-                    continue        # already final (e.g. a duplicate result): never move a final state
-                frm = current[r.client_id]
+                frm = current.pop(r.client_id, None)
+                if frm is None:
+                    continue        # already final, or a duplicate result: never move a final state
                 if r.outcome == ItemOutcome.ACCEPTED:
                     to = State.ACCEPTED
-                    conn.execute(transactions.update().where(transactions.c.client_id == r.client_id).values(
-                        state=to.value, updated_at=stamp, accepted_at=stamp, last_code=r.code,
-                        last_message=r.message or None, result_enc=self.cipher.seal(r.result, r.client_id)))
-                    conn.execute(outbox.delete().where(outbox.c.client_id == r.client_id))
                 elif r.outcome == ItemOutcome.REJECTED:
                     # 422 "same key, other payload" means our journal and the center disagree: a person
                     # must look; every other refusal is the center's final business answer.
                     to = State.NEEDS_REVIEW if r.code == "IDEMPOTENCY_KEY_REUSED" else State.REJECTED
-                    conn.execute(transactions.update().where(transactions.c.client_id == r.client_id).values(
-                        state=to.value, updated_at=stamp, last_code=r.code, last_message=r.message or None,
-                        result_enc=self.cipher.seal(r.result, r.client_id) if r.result else None))
-                    conn.execute(outbox.delete().where(outbox.c.client_id == r.client_id))
-                else:   # in flight at the center, or a server error: same key, later
+                else:               # in flight at the center, or a server error: same key, later
                     to = State.QUEUED
-                    delay = retry_delay_s(r) if retry_delay_s else 5.0
-                    conn.execute(transactions.update().where(transactions.c.client_id == r.client_id).values(
-                        state=to.value, updated_at=stamp, last_code=r.code, last_message=r.message or None))
-                    conn.execute(outbox.update().where(outbox.c.client_id == r.client_id).values(
-                        next_attempt_at=now + delay))
-                self._record(conn, [r.client_id], frm, to.value, stamp, r.code,
-                             "replayed" if r.replayed else None)
+                row = {"cid": r.client_id, "state": to.value, "code": r.code, "msg": r.message or None}
+                if to == State.QUEUED:
+                    row["next_at"] = now + (retry_delay_s(r) if retry_delay_s else 5.0)
+                    retry_rows.append(row)
+                else:
+                    row["accepted_at"] = stamp if to == State.ACCEPTED else None
+                    row["result"] = self.cipher.seal(r.result, r.client_id) if (r.result or to == State.ACCEPTED) \
+                        else None
+                    final_rows.append(row)
+                hist_rows.append({"client_id": r.client_id, "from_state": frm, "to_state": to.value, "at": stamp,
+                                  "code": r.code, "note": "replayed" if r.replayed else None})
                 grouped[to.value].append(r)
+            t, b = transactions, sa.bindparam
+            if final_rows:
+                conn.execute(t.update().where(t.c.client_id == b("cid")).values(
+                    state=b("state"), updated_at=stamp, accepted_at=b("accepted_at"), last_code=b("code"),
+                    last_message=b("msg"), result_enc=b("result")), final_rows)
+                ids = [r["cid"] for r in final_rows]
+                for i in range(0, len(ids), 500):
+                    conn.execute(outbox.delete().where(outbox.c.client_id.in_(ids[i:i + 500])))
+            if retry_rows:
+                conn.execute(t.update().where(t.c.client_id == b("cid")).values(
+                    state=b("state"), updated_at=stamp, last_code=b("code"), last_message=b("msg")), retry_rows)
+                conn.execute(outbox.update().where(outbox.c.client_id == b("cid")).values(
+                    next_attempt_at=b("next_at")), retry_rows)
+            if hist_rows:
+                conn.execute(history.insert(), hist_rows)
         for state_name, items in grouped.items():
             if items and state_name != State.QUEUED.value:
                 self._audit(f"journal.{state_name}", count=len(items),
