@@ -62,8 +62,13 @@ def clean(text: str) -> str:
     return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in str(text))
 
 
+# Chinese line breaking (避头): these never start a line; the character before them moves down with them.
+NO_LINE_START = frozenset("，。、；：？！）】》」』”’…—,.;:?!)]}%")
+
+
 def wrap(text: str, columns: int, encoding: str = "gb18030") -> list[str]:
-    """Greedy wrap by display width, whole characters only; a Latin word is broken at its last space."""
+    """Greedy wrap by display width, whole characters only; a Latin word is broken at its last space and a
+    closing punctuation mark never starts a line."""
     chars: list[str] = []
     lines: list[str] = []
     width = 0
@@ -72,10 +77,17 @@ def wrap(text: str, columns: int, encoding: str = "gb18030") -> list[str]:
         if width + w > columns and chars:
             brk = -1
             if ch != " " and ch.isascii() and chars[-1].isascii() and chars[-1] != " ":
-                brk = max((i for i, c in enumerate(chars) if c == " "), default=-1)
+                start = len(chars)          # a Latin word or number moves down whole when it fits there
+                while start > 0 and chars[start - 1].isascii() and chars[start - 1] != " ":
+                    start -= 1
+                if start > 0 and len(chars) - start + 1 <= columns:
+                    brk = start
             if brk > 0:
                 lines.append("".join(chars[:brk]).rstrip())
-                chars = chars[brk + 1:]
+                chars = chars[brk:]
+            elif ch in NO_LINE_START and len(chars) > 1 and chars[-1] not in NO_LINE_START and chars[-1] != " ":
+                lines.append("".join(chars[:-1]).rstrip())
+                chars = chars[-1:]
             else:
                 lines.append("".join(chars).rstrip())
                 chars = []

@@ -222,3 +222,9 @@ def test_any_chinese_text_round_trips_through_the_printer_bytes(text):
     job = decode(b.end())
     assert "".join(job.texts).replace(" ", "") == text.replace(" ", "")
     assert job.widest() <= 32
+
+
+def test_chinese_line_breaking_keeps_punctuation_off_the_line_start_and_numbers_whole():
+    assert wrap("一二三四五六七八，九十", 16) == ["一二三四五六七", "八，九十"]
+    assert wrap("请妥善保管本回单。业务办理进度可扫码或拨打12329查询。", 16) == [
+        "请妥善保管本回", "单。业务办理进度", "可扫码或拨打", "12329查询。"]
