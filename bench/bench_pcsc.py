@@ -47,7 +47,6 @@ def _sim_figures() -> list[dict]:
 def _pcscd_figures() -> list[dict]:
     from devices.base import MediaState
     from devices.pcsc import testing
-    from devices.pcsc.apdu import ApduChannel
     from devices.pcsc.cards import make_card
     from devices.pcsc.reader import PcscCardReader
     from devices.pcsc.vcard import VirtualCard

@@ -8,11 +8,11 @@ The holder data is configurable so a demo person's own card can be emulated (Car
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from devices.pcsc import tlv
-from devices.pcsc.emv import PPSE, PSE, SSC_AID, UNIONPAY_AIDS
+from devices.pcsc.emv import PPSE, PSE, SSC_AID
 
 enc, build = tlv.encode, tlv.build
 
@@ -76,7 +76,7 @@ class T0Card(CardModel):
     def respond(self, apdu: bytes) -> Optional[bytes]:
         if len(apdu) < 4:
             return b"\x67\x00"
-        cla, ins = apdu[0], apdu[1]
+        ins = apdu[1]
         if ins == 0xC0:                                   # GET RESPONSE
             if not self._pending:
                 return b"\x69\x85"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Callable, Optional
 
@@ -370,16 +370,24 @@ def read_bank_card(ch: ApduChannel, interface: Interface | str = Interface.AUTO,
         log.info("no PSE/PPSE directory; selecting UnionPay AIDs directly")
         cands = [_Candidate(aid) for aid in UNIONPAY_AIDS]
     terminal = terminal or terminal_data(interface=used)
-    last_sw = 0x6A82
+    last_error: DeviceError = sw_error(0x6A82, "SELECT UnionPay application")
     for cand in _order(cands):
         resp = ch.select_by_name(cand.aid)
         if not resp.ok:
-            last_sw = resp.sw
+            last_error = sw_error(resp.sw, "SELECT UnionPay application")
             log.info("application %s not selectable (SW %s)", cand.aid.hex().upper(), resp.sw_hex)
             continue
         fci = _parse(resp, "SELECT AID")
         fci_tags = tlv.primitives(fci)
-        afl, tags = _gpo(ch, fci_tags.get(0x9F38), terminal)
+        try:
+            afl, tags = _gpo(ch, fci_tags.get(0x9F38), terminal)
+        except DeviceError as exc:
+            # EMV Book 1 12.4: GPO 6985 means "not for this terminal": try the next application
+            if exc.completion.error_code != "SW6985":
+                raise
+            last_error = exc
+            log.info("application %s refused GPO (6985); trying the next one", cand.aid.hex().upper())
+            continue
         for tag, value in fci_tags.items():
             tags.setdefault(tag, value)
         for sfi, rec in _parse_afl(afl):
@@ -391,7 +399,7 @@ def read_bank_card(ch: ApduChannel, interface: Interface | str = Interface.AUTO,
         card = _bank_card_from(tags, cand, used)
         log.info("bank card read: %s", card)
         return card
-    raise sw_error(last_sw, "SELECT UnionPay application")
+    raise last_error
 
 
 # ---------------------------------------------------------------- social-security card

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from devices.base import CompletionCode, DeviceError
-from devices.pcsc import emv, tlv
+from devices.pcsc import emv
 from devices.pcsc.apdu import ApduChannel
 from devices.pcsc.cards import CardHolder, T0Card, UnionPayCard, make_card
 
@@ -206,3 +206,31 @@ def test_synthetic_card_refuses_an_invalid_card_number():
         make_card("unionpay", pan="12ab")
     with pytest.raises(KeyError):
         make_card("no-such-card")
+
+
+class TwoApps(UnionPayCard):
+    """Debit application refuses this terminal (6985); the credit application works."""
+
+    CREDIT = bytes.fromhex("A000000333010102")
+
+    def _directory_entry(self):
+        from devices.pcsc.tlv import build, encode
+        return (build(0x61, encode(0x4F, bytes.fromhex("A000000333010101")), encode(0x87, b"\x01"))
+                + build(0x61, encode(0x4F, self.CREDIT), encode(0x87, b"\x02")))
+
+    def _select(self, name):
+        if name == bytes.fromhex("A000000333010101"):
+            self.selected = b"debit"
+            return bytes.fromhex("6F0A8408A000000333010101"), b"\x90\x00"
+        return super()._select(name)
+
+    def _gpo(self, data):
+        if self.selected == b"debit":
+            return b"", b"\x69\x85"
+        return super()._gpo(data)
+
+
+def test_application_refusing_gpo_is_skipped_for_the_next_one():
+    model = TwoApps(WANG, aid=TwoApps.CREDIT)
+    card, _ = read(model)
+    assert card.aid == "A000000333010102" and card.pan == WANG.pan
