@@ -24,6 +24,7 @@ import secrets
 import sqlite3
 import stat
 import threading
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -216,29 +217,53 @@ class AuditLog:
         """Add one record (masked) and move the head. Durable when it returns.
 
         `result` is the outcome in a word or code: "ok", "refused:WD_TOO_SOON", "failed", "cancelled"…"""
-        if not actor or not action:
-            raise AuditError("AUDIT_FIELDS", "audit records need an actor and an action")
-        clean_details = _mask_value(dict(details or {}))
+        return self.append_many([dict(actor=actor, action=action, target=target, details=details,
+                                      result=result)])[0]
+
+    def append_many(self, entries: "list[dict]") -> list[AuditRecord]:
+        """Add several records in one transaction and one fsync (each entry: the keyword arguments of
+        append). With synchronous=FULL one append costs a few fsyncs; batch when logging many changes."""
+        prepared = []
+        for e in entries:
+            actor, action = e.get("actor"), e.get("action")
+            if not actor or not action:
+                raise AuditError("AUDIT_FIELDS", "audit records need an actor and an action")
+            prepared.append((mask_text(str(actor)), mask_text(str(action)), mask_text(str(e.get("target") or "")),
+                             mask_text(str(e.get("result", "ok") or "")), _mask_value(dict(e.get("details") or {}))))
+        if not prepared:
+            return []
+        out: list[AuditRecord] = []
         with self._lock:
             cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
             try:
+                cur.execute("BEGIN IMMEDIATE")
                 row = cur.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-                ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-                rec = AuditRecord(seq, ts, mask_text(str(actor)), mask_text(str(action)),
-                                  mask_text(str(target or "")), mask_text(str(result or "")), clean_details, prev, "")
-                digest = self._mac(prev, rec.body())
-                cur.execute("INSERT INTO audit (seq, ts, actor, action, target, result, details, prev_hash, hash) "
-                            "VALUES (?,?,?,?,?,?,?,?,?)",
-                            (seq, ts, rec.actor, rec.action, rec.target, rec.result,
-                             _canonical(clean_details).decode("utf-8"), prev, digest))
+                seq, prev = (row[0], row[1]) if row else (0, GENESIS)
+                for actor, action, target, result, details in prepared:
+                    seq += 1
+                    ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+                    rec = AuditRecord(seq, ts, actor, action, target, result, details, prev, "")
+                    digest = self._mac(prev, rec.body())
+                    cur.execute("INSERT INTO audit (seq, ts, actor, action, target, result, details, prev_hash, "
+                                "hash) VALUES (?,?,?,?,?,?,?,?,?)",
+                                (seq, ts, actor, action, target, result, _canonical(details).decode("utf-8"),
+                                 prev, digest))
+                    out.append(AuditRecord(seq, ts, actor, action, target, result, details, prev, digest))
+                    prev = digest
                 cur.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise AuditError("AUDIT_WRITE", f"cannot append to the audit log {self.path}: {exc}") from None
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
                 raise
-            self._write_head(seq, digest)
-        return AuditRecord(seq, ts, rec.actor, rec.action, rec.target, rec.result, clean_details, prev, digest)
+            try:
+                self._write_head(out[-1].seq, out[-1].hash)
+            except OSError as exc:   # the records are durable; the next append rewrites the head
+                log.error("audit head file %s not written: %s", self.head_path, exc.strerror)
+        return out
 
     def sink(self, actor: str = "system") -> "AuditSinkAdapter":
         """An object with append(action, details) for code that only knows actions (sync.journal.AuditSink)."""
@@ -324,21 +349,24 @@ class AuditLog:
         rows = self._rows()
         report = VerifyReport(records=len(rows))
         report.head_seq, report.head_hash = self.head()
-        top = max([r.seq for r in rows] + [0])
-        search_limit = top + len(rows) + 1
-
-        signed: list[int | None] = []          # the seq each row was signed as (None: signed by no one)
-        for r in rows:
+        # Which seq was each row signed as? First in place; then records moved elsewhere are found by
+        # following prev_hash from records already placed (linear: each row is tried once per predecessor).
+        signed: list[int | None] = [None] * len(rows)   # None: signed by no one holding the key
+        queue: deque[tuple[str, int]] = deque([(GENESIS, 0)])
+        for idx, r in enumerate(rows):
             if self._signed_as(r, r.seq):
-                signed.append(r.seq)
-                continue
-            found = None
-            if len([s for s in signed if s is None]) < 1000:    # bound the search on a badly damaged log
-                for cand in range(1, search_limit + 1):
-                    if cand != r.seq and self._signed_as(r, cand):
-                        found = cand
-                        break
-            signed.append(found)
+                signed[idx] = r.seq
+                queue.append((r.hash, r.seq))
+        waiting: dict[str, list[int]] = defaultdict(list)
+        for idx, r in enumerate(rows):
+            if signed[idx] is None:
+                waiting[r.prev_hash].append(idx)
+        while queue and waiting:
+            digest, seq = queue.popleft()
+            for idx in waiting.pop(digest, []):
+                if signed[idx] is None and self._signed_as(rows[idx], seq + 1):
+                    signed[idx] = seq + 1
+                    queue.append((rows[idx].hash, seq + 1))
 
         genuine = {s: r for r, s in zip(rows, signed) if s is not None}
         max_genuine = max(genuine, default=0)

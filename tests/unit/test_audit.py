@@ -224,3 +224,14 @@ def test_unusable_storage_is_a_clear_error_not_a_traceback(tmp_path, monkeypatch
     monkeypatch.setenv("HPF_KIOSK__PATHS__DATA_DIR", str(blocker))
     assert main(["audit", "verify"]) == 2
     assert "AUDIT_" in capsys.readouterr().err
+
+
+def test_batched_records_chain_like_single_ones(audit):
+    recs = audit.append_many([{"actor": "sync", "action": f"outbox.{i}", "details": {"card": "6222021234567890123"}}
+                              for i in range(50)])
+    assert [r.seq for r in recs] == list(range(7, 57))
+    assert all(r.details["card"] == "622202*********0123" for r in recs)
+    assert audit.verify().ok and audit.stored_head() == (56, recs[-1].hash)
+    with pytest.raises(AuditError):
+        audit.append_many([{"actor": "", "action": "x"}])
+    assert audit.head()[0] == 56
