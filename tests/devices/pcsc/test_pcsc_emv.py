@@ -234,3 +234,38 @@ def test_application_refusing_gpo_is_skipped_for_the_next_one():
     model = TwoApps(WANG, aid=TwoApps.CREDIT)
     card, _ = read(model)
     assert card.aid == "A000000333010102" and card.pan == WANG.pan
+
+
+# ------------------------------------------------------------------ a broken card never crashes the read
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+class Mangler:
+    """Passes APDUs to a good card and corrupts chosen bytes of its answers."""
+
+    def __init__(self, card, flips):
+        self.card, self.flips, self.n = card, dict(flips), 0
+
+    def transmit(self, apdu):
+        answer = bytearray(self.card.respond(apdu))
+        self.n += 1
+        for (which, pos), byte in self.flips.items():
+            if which == self.n and answer:
+                answer[pos % len(answer)] = byte
+        return bytes(answer)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["unionpay", "unionpay-credit", "unionpay-contactless", "ssc"]),
+       st.dictionaries(st.tuples(st.integers(1, 16), st.integers(0, 300)), st.integers(0, 255), max_size=4))
+def test_corrupted_card_answers_end_in_card_data_or_a_device_error(kind, flips):
+    channel = ApduChannel(Mangler(make_card(kind), flips))
+    try:
+        if kind == "ssc":
+            emv.read_social_security_card(channel)
+        else:
+            emv.read_bank_card(channel)
+    except DeviceError as exc:
+        assert exc.completion.message and exc.completion.error_code
