@@ -91,8 +91,18 @@ def _env_overrides(env: Mapping[str, str]) -> dict:
         node = out
         for p in parts[:-1]:
             node = node.setdefault(p, {})
-        node[parts[-1]] = value
+        node[parts[-1]] = _env_value(value)
     return out
+
+
+def _env_value(text: str) -> Any:
+    """Environment values are text; read them as TOML scalars where they are (115200, true, 1.5, [..]),
+    so a Literal[115200, ...] or a bool accepts them, and keep anything else as the string it is."""
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    return value if not isinstance(value, dict) else text
 
 
 def _merge(base: dict, over: dict, source: str, origin: dict, prefix: tuple = ()) -> dict:

@@ -140,3 +140,13 @@ def test_a_bad_environment_variable_stops_any_command_with_exit_2():
     r = run_cli("config", "show", env={"HPF_KIOSK__CENTER__URL": "not a url"})
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "env:HPF_KIOSK__CENTER__URL" in r.stderr
+
+
+def test_environment_values_are_read_as_numbers_and_booleans_where_they_are():
+    s = load_settings(profile="demo", env={"HPF_KIOSK__DEVICES__IDCARD__BAUD": "57600",
+                                           "HPF_KIOSK__UI__CARE_MODE": "true",
+                                           "HPF_KIOSK__DEVICES__CAMERA__SOURCE": "2",
+                                           "HPF_KIOSK__DEVICES__IDCARD__PORT": "/dev/ttyS1",
+                                           "HPF_KIOSK__CENTER__URL": "https://gjj.example.invalid:8443/api"})
+    assert s.devices.idcard.baud == 57600 and s.ui.care_mode is True and s.devices.camera.source == 2
+    assert s.devices.idcard.port == "/dev/ttyS1" and s.center.url.port == 8443
