@@ -68,7 +68,7 @@ def _center_check(settings) -> Check:
         return Check("center", "link", True, f"embedded reference center (demo) at {url} when the kiosk runs")
     t0 = time.monotonic()
     try:
-        req = urllib.request.Request(url + "/v1/health", headers={"User-Agent": "hpf-kiosk-doctor"})
+        req = urllib.request.Request(url + "/healthz", headers={"User-Agent": "hpf-kiosk-doctor"})
         with urllib.request.urlopen(req, timeout=settings.center.connect_timeout_s) as resp:
             code = resp.status
     except urllib.error.HTTPError as exc:
