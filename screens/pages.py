@@ -177,7 +177,8 @@ class IdentifyPage(Page):
         add(IdStep.FALLBACK, fb)
 
         sms = QWidget()
-        sv = QVBoxLayout(sms)
+        sv = QHBoxLayout(sms)         # pad beside the code: fits the screen in care mode too
+        sv.setSpacing(32)
         self.sms_info = label(role="muted")
         self.sms_input = QLineEdit()
         self.sms_input.setReadOnly(True)
@@ -192,14 +193,19 @@ class IdentifyPage(Page):
                              name="sms_ok")
         row.addWidget(self.sms_resend)
         row.addWidget(self.sms_ok)
-        sv.addWidget(self.sms_info)
-        sv.addWidget(self.sms_input)
-        sv.addWidget(self.sms_pad, 1, Qt.AlignmentFlag.AlignHCenter)
-        sv.addLayout(row)
+        left = QVBoxLayout()
+        left.addStretch(1)
+        left.addWidget(self.sms_info)
+        left.addWidget(self.sms_input)
+        left.addLayout(row)
+        left.addStretch(1)
+        sv.addLayout(left, 1)
+        sv.addWidget(self.sms_pad, 0, Qt.AlignmentFlag.AlignVCenter)
         add(IdStep.SMS, sms)
 
         pw = QWidget()
-        pv = QVBoxLayout(pw)
+        pv = QHBoxLayout(pw)
+        pv.setSpacing(32)
         self.pw_info = label(role="muted")
         self.pw_input = QLineEdit()
         self.pw_input.setReadOnly(True)
@@ -211,10 +217,14 @@ class IdentifyPage(Page):
         self._wire_pad(self.pw_pad, self.pw_input)
         self.pw_ok = button("", "", lambda: self.flow and self.flow.submit_password(self._take(self.pw_input)),
                             name="pw_ok")
-        pv.addWidget(self.pw_info)
-        pv.addWidget(self.pw_input)
-        pv.addWidget(self.pw_pad, 1, Qt.AlignmentFlag.AlignHCenter)
-        pv.addWidget(self.pw_ok)
+        left = QVBoxLayout()
+        left.addStretch(1)
+        left.addWidget(self.pw_info)
+        left.addWidget(self.pw_input)
+        left.addWidget(self.pw_ok)
+        left.addStretch(1)
+        pv.addLayout(left, 1)
+        pv.addWidget(self.pw_pad, 0, Qt.AlignmentFlag.AlignVCenter)
         add(IdStep.PASSWORD, pw)
 
         self.bank_guide = CardGuide("bank")
@@ -307,6 +317,7 @@ class IdentifyPage(Page):
         msg = flow.message
         is_error = bool(msg) and not msg.code.startswith(("SMS_SENT",))
         self.message.setText(msg.text(lang) if is_error else "")
+        self.message.setVisible(is_error)        # no empty line taking room when all is well
         if step in self.sub:
             self.steps.setCurrentWidget(self.sub[step])
         busy = flow.busy and not flow.waiting_for_customer

@@ -48,12 +48,14 @@ class Shell(QMainWindow):
         self.offline_bar = QFrame()
         self.offline_bar.setObjectName("offline")
         ob = QHBoxLayout(self.offline_bar)
+        ob.setContentsMargins(16, 2, 16, 2)
         self.offline_label = label()
         ob.addWidget(self.offline_label)
         v.addWidget(self.offline_bar)
         self.banner = QFrame()
         self.banner.setObjectName("banner")
         bl = QHBoxLayout(self.banner)
+        bl.setContentsMargins(16, 4, 16, 4)
         self.banner_label = label()
         bl.addWidget(self.banner_label)
         v.addWidget(self.banner)
@@ -92,7 +94,7 @@ class Shell(QMainWindow):
         h = QFrame()
         h.setObjectName("header")
         row = QHBoxLayout(h)
-        row.setContentsMargins(24, 8, 24, 8)
+        row.setContentsMargins(24, 4, 24, 4)
         self.center_label = label(self.terminal.settings.terminal.center_name, "title", wrap=False,
                                   align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.net_label = label(wrap=False)
@@ -108,7 +110,7 @@ class Shell(QMainWindow):
         f = QFrame()
         f.setObjectName("footer")
         row = QHBoxLayout(f)
-        row.setContentsMargins(16, 8, 16, 8)
+        row.setContentsMargins(16, 4, 16, 4)
         row.setSpacing(12)
         self.back_btn = button("", "secondary", self.go_back, name="back")
         self.home_btn = button("", "secondary", self.go_home, name="home")
@@ -297,6 +299,13 @@ class Shell(QMainWindow):
         if self.kiosk_mode and not getattr(self, "allow_close", False):
             event.ignore()          # a customer cannot close the kiosk; technicians stop the service
             return
-        self.tick_timer.stop()
-        self.bridge.close()
+        self.shutdown()
         super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Detach from the application and the core (the window may be gone long before the process)."""
+        self.tick_timer.stop()
+        self._banner_timer.stop()
+        self.app.removeEventFilter(self)
+        self.translations.set("zh_CN")          # the translator belongs to the app; leave it as found
+        self.bridge.close()

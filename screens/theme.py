@@ -64,12 +64,13 @@ class Metrics:
     small_px: int
     button_px: int
     target_px: int        # minimum height/width of anything touchable
+    key_px: int           # keypad keys (never below 60: MIIT elder targets)
     tile_h: int
     pad: int
 
 
-NORMAL = Metrics(body_px=22, title_px=32, small_px=18, button_px=22, target_px=56, tile_h=120, pad=16)
-CARE = Metrics(body_px=31, title_px=42, small_px=26, button_px=30, target_px=80, tile_h=170, pad=20)
+NORMAL = Metrics(body_px=22, title_px=32, small_px=18, button_px=22, target_px=56, key_px=64, tile_h=120, pad=16)
+CARE = Metrics(body_px=31, title_px=42, small_px=26, button_px=30, target_px=80, key_px=68, tile_h=170, pad=20)
 CARE_FACTOR = CARE.body_px / NORMAL.body_px
 
 
@@ -104,11 +105,12 @@ QPushButton {{ background: {c['primary']}; color: {c['on_primary']}; font-size: 
 QPushButton:pressed {{ background: {c['tile_text']}; }}
 QPushButton:disabled {{ background: {c['disabled_bg']}; color: {c['disabled_text']}; }}
 QPushButton[role="secondary"] {{ background: {c['surface']}; color: {c['primary']}; border: 2px solid {c['primary']}; }}
+QPushButton[role="secondary"]:disabled {{ background: {c['disabled_bg']}; color: {c['disabled_text']}; border-color: {c['disabled_bg']}; }}
 QPushButton[role="danger"] {{ background: {c['danger']}; color: {c['on_danger']}; }}
 QPushButton[role="tile"] {{ background: {c['tile_bg']}; color: {c['tile_text']}; border: 3px solid {c['tile_border']};
     border-radius: 12px; font-size: {m.title_px}px; font-weight: bold; min-height: {m.tile_h}px; text-align: center; }}
 QPushButton[role="tile"]:disabled {{ background: {c['disabled_bg']}; color: {c['disabled_text']}; border-color: {c['disabled_bg']}; }}
-QPushButton[role="key"] {{ font-size: {m.title_px}px; min-height: {m.target_px + 8}px; min-width: {m.target_px + 40}px; }}
+QPushButton[role="key"] {{ font-size: {m.title_px}px; min-height: {m.key_px}px; min-width: {m.key_px + 40}px; padding: 0; }}
 QProgressBar {{ min-height: 14px; max-height: 14px; border: none; background: {c['disabled_bg']}; border-radius: 7px; }}
 QProgressBar::chunk {{ background: {c['primary']}; border-radius: 7px; }}
 """

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from enum import Enum

@@ -100,8 +100,10 @@ def shell(qtbot, terminal):
     qtbot.waitExposed(sh)
     yield sh
     sh.allow_close = True
-    sh.tick_timer.stop()
-    sh.bridge.close()
+    sh.shutdown()
+    sh.hide()
+    sh.deleteLater()
+    app.processEvents()
 
 
 def texts_on_screen(widget) -> list[str]:
