@@ -6,7 +6,7 @@ import pytest
 
 from center.rules.facts import LoanApplication
 from center.rules.loan import CombinedLoan, check_loan, max_term_months, split_combined
-from kiosk.domain.codes import Gender, PersonAccountState, RepaymentMethod
+from kiosk.domain.codes import PersonAccountState, RepaymentMethod
 from kiosk.domain.loan import build_schedule
 from tests.center_rules.conftest import ON, with_
 

@@ -1,6 +1,5 @@
 """Whatever the facts, the rules keep their promises: partial withdrawals never empty the account, closing
 withdrawals pay everything, loan limits are whole thousands and never exceed any of the four limits."""
-from dataclasses import replace
 from datetime import date
 
 from hypothesis import given, settings, strategies as st
