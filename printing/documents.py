@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import typing
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from kiosk.domain.masking import mask_id_number, mask_name, mask_phone, mask_text
@@ -188,6 +189,14 @@ class DepositUseCertificate(Document):
         local_time(self.issued_at)
         if self.loan_record not in LOAN_RECORDS:
             raise DocumentError("DOC_FIELD", "贷款记录取值无效", f"loan_record must be one of {LOAN_RECORDS}")
+        for name in ("continuous_from", "continuous_to"):
+            if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", getattr(self, name)):
+                raise DocumentError("DOC_FIELD", "连续缴存时间格式有误", f"{name} must be YYYY-MM")
+        if self.continuous_from > self.continuous_to:
+            raise DocumentError("DOC_FIELD", "连续缴存时间有误", "continuous_from is after continuous_to")
+        for name in ("unit_ratio_bp", "personal_ratio_bp"):
+            if not 0 <= getattr(self, name) <= 10_000:
+                raise DocumentError("DOC_FIELD", "缴存比例有误", f"{name} must be 0..10000 basis points")
 
     @property
     def valid_until(self) -> dt.date:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Optional
 
 from printing.escpos.profiles import PrinterProfile, get_profile
 

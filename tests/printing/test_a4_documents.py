@@ -222,3 +222,11 @@ def test_certificates_in_the_print_journal_are_sealed_at_rest_with_the_terminal_
         locked.get(job.id)
     assert exc.value.code == "PRINT_JOURNAL_LOCKED"
     locked.close()
+
+
+@pytest.mark.parametrize("change", [{"continuous_from": "2020-13"}, {"continuous_to": "2019-12"},
+                                    {"unit_ratio_bp": -5}, {"personal_ratio_bp": 20_000}])
+def test_a_certificate_with_impossible_deposit_figures_is_refused(change):
+    with pytest.raises(DocumentError) as exc:
+        dataclasses.replace(sample_deposit_certificate(), **change)
+    assert exc.value.code == "DOC_FIELD"
