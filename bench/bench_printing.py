@@ -49,4 +49,22 @@ def run() -> list[dict]:
     med, p95 = _median_ms(lambda: render_pdf(cert), 20)
     figures.append(figure("deposit-use certificate PDF (median)", round(med, 1), "ms", "< 150 ms", med < 150,
                           f"p95 {p95:.1f} ms, {len(render_pdf(cert)):,} bytes, font subset embedded, QR, seal"))
+    figures.append(_job_over_loopback(receipt))
     return figures
+
+
+def _job_over_loopback(receipt) -> dict:
+    """A whole receipt job through EscposPrinter to the simulated printer over TCP: status read, bytes,
+    print-completion fence (GS r), status read, journal (in-memory). Not budgeted; shows the I/O overhead."""
+    from printing.escpos.device import EscposPrinter
+    from printing.sim import SimPrinter
+    sim = SimPrinter().start()
+    printer = EscposPrinter(f"tcp://127.0.0.1:{sim.port}", status_timeout_s=1.0)
+    try:
+        printer.print_receipt(receipt).result()
+        med, p95 = _median_ms(lambda: printer.print_receipt(receipt).result(), 30)
+    finally:
+        printer.close()
+        sim.stop()
+    return figure("receipt job over loopback TCP to the simulator (median)", round(med, 2), "ms",
+                  note=f"p95 {p95:.2f} ms; status x2 + GS r fence + journal")
