@@ -243,9 +243,12 @@ def qr_matrix(payload: str, ecc: str = "M", mask_pattern: Optional[int] = 4) -> 
     from qrcode import constants
     level = {"L": constants.ERROR_CORRECT_L, "M": constants.ERROR_CORRECT_M,
              "Q": constants.ERROR_CORRECT_Q, "H": constants.ERROR_CORRECT_H}[ecc]
-    qr = qrcode.QRCode(error_correction=level, border=4, mask_pattern=mask_pattern)
-    qr.add_data(payload.encode("utf-8"))
-    qr.make(fit=True)
+    data = payload.encode("utf-8")
+    # at ECC M the version comes from the byte-mode capacity table, which spares the library's search
+    version = qr_version_for(len(data)) if ecc == "M" else None
+    qr = qrcode.QRCode(version=version, error_correction=level, border=4, mask_pattern=mask_pattern)
+    qr.add_data(data, optimize=0)
+    qr.make(fit=version is None)
     return qr.get_matrix()
 
 
