@@ -191,6 +191,9 @@ class Terminal:
             self.end_session("replaced")
         if not tile.available:
             raise ValueError(f"item {tile.code} is not available now")
+        if self.pending_reminders:                # a new customer is here: the old reminders are moot
+            self.pending_reminders = []
+            self.events.emit("reminders", messages=[])
         s = self.settings.session
         self.session = Session(id=str(uuid.uuid4()), item=tile, started=self.clock())
         self.idle = IdleTimer(s.idle_timeout_s, s.warning_s, s.max_extensions, self.clock)

@@ -138,9 +138,11 @@ class IdentifyPage(Page):
         self.progress.setRange(0, 0)          # indeterminate: we never know how long a device takes
         self.progress.setTextVisible(False)
         self.cancel_btn = button("", "secondary", self.cancel, name="cancel")
+        self.cancel_btn.setMinimumWidth(200)
         busy.addWidget(self.busy_label)
         busy.addWidget(self.progress, 1)
-        busy.addWidget(self.cancel_btn)
+        busy.addStretch(0)
+        busy.addWidget(self.cancel_btn, 0, Qt.AlignmentFlag.AlignRight)
         v.addLayout(busy)
         self._build_steps()
 

@@ -88,6 +88,8 @@ QLabel[role="title"] {{ font-size: {m.title_px}px; font-weight: bold; }}
 QLabel[role="muted"] {{ color: {c['muted']}; font-size: {m.small_px}px; }}
 QLabel[role="message"] {{ color: {c['danger']}; font-size: {m.body_px}px; font-weight: bold; }}
 QLabel[role="ok"] {{ color: {c['ok']}; font-size: {m.title_px}px; font-weight: bold; }}
+QLineEdit[role="code"] {{ font-size: {m.title_px}px; min-height: {m.key_px}px; color: {c['text']};
+    background: {c['surface']}; border: 2px solid {c['primary']}; border-radius: 8px; letter-spacing: 6px; }}
 QLabel[role="code"] {{ font-size: {m.title_px}px; letter-spacing: 8px; background: {c['surface']};
     border: 2px solid {c['primary']}; border-radius: 8px; padding: 6px; }}
 QFrame#header {{ background: {c['primary']}; }}
