@@ -72,6 +72,7 @@ class SimPrinter:
         self.cutter_error = False
         self.offline = False
         self.hang_status = False       # never answer DLE EOT
+        self._slot: Optional[SimJob] = None   # the last cut receipt, until the customer takes it
         self._lines_left: Optional[int] = None
 
     # ------------------------------------------------------------------ state switches (any thread)
@@ -111,6 +112,17 @@ class SimPrinter:
     def set_hang_status(self, on: bool = True) -> None:
         with self._cond:
             self.hang_status = on
+
+    @property
+    def paper_in_slot(self) -> bool:
+        """A cut receipt is waiting in the exit slot (the screen reminds the customer to take it)."""
+        return self._slot is not None
+
+    def take_receipt(self) -> Optional[SimJob]:
+        """The customer takes the receipt from the slot."""
+        with self._cond:
+            job, self._slot = self._slot, None
+            return job
 
     # ------------------------------------------------------------------ status bytes (DLE EOT n)
     def status_byte(self, n: int) -> int:
@@ -267,6 +279,7 @@ class SimPrinter:
                     return job
                 job.decoded.events.append(event)
                 job.cut = True
+                self._slot = job
                 self._finish_locked(job)
                 return SimJob()
         return job

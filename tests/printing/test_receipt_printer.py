@@ -30,6 +30,7 @@ def test_customer_gets_a_full_receipt_with_qr_and_cut_and_the_printer_reports_re
     assert printer.journal.get(c.value.job_id).state is JobState.PRINTED
     assert seen[-1].device is DeviceStatus.ONLINE and seen[-1].paper is PaperState.FULL
     assert sim.status_requests == 8   # DLE EOT 1..4 before and after the job
+    assert sim.paper_in_slot and sim.take_receipt() is job and not sim.paper_in_slot
 
 
 def test_paper_out_before_the_job_prints_nothing_and_the_receipt_is_reprinted_as_a_copy_once_paper_is_back(sim, make_printer):
