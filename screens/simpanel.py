@@ -31,6 +31,7 @@ class SimulatorPanel(QWidget):
             ("F3", "插入/拔出银行卡 Bank card", self.toggle_card),
             ("F4", "取走凭条 Take paper", self.take_paper),
             ("F5", "断网/恢复 Network", self.toggle_network),
+            ("F7", "查看短信 Show SMS", self.show_sms),
         ]
         for key, text, fn in actions:
             v.addWidget(button(f"{key}  {text}", "secondary", fn))
@@ -48,7 +49,18 @@ class SimulatorPanel(QWidget):
     def refresh(self) -> None:
         center = _sim(self.terminal.center)
         code = getattr(center, "last_sms_code", "") if center else ""
-        self.sms.setText(f"短信验证码 SMS code: {code}" if code else "")
+        if code:
+            self.sms.setText(f"短信验证码 SMS code: {code}")
+
+    def show_sms(self) -> None:
+        """The sandbox SMS outbox, read off the Qt thread (it is an HTTP call to the center)."""
+        center = _sim(self.terminal.center)
+        fetch = getattr(center, "fetch_sms_code", None)
+        if fetch is None:
+            return self.refresh()
+        self.terminal.tasks.run("sandbox_sms", lambda _t: fetch(),
+                                lambda code: self.sms.setText(f"短信验证码 SMS code: {code or '-'}"),
+                                lambda exc: self._say(f"SMS outbox unreadable: {exc}"))
 
     def toggle_id(self) -> None:
         sim = _sim(self.terminal.devices.idcard)
@@ -70,10 +82,17 @@ class SimulatorPanel(QWidget):
 
     def refuse_face(self) -> None:
         center = _sim(self.terminal.center)
-        if center is None or not hasattr(center, "reject_faces"):
+        if center is not None and hasattr(center, "reject_faces"):
+            center.reject_faces += 1
+            return self._say(f"next {center.reject_faces} face check(s) refused")
+        sim = _sim(self.terminal.devices.idcard)
+        people = getattr(sim, "people", [])
+        index = next((i for i, p in enumerate(people) if p["name"] == "郑浩"), None)
+        if index is None:
             return self._say("this center cannot be told to refuse faces")
-        center.reject_faces += 1
-        self._say(f"next {center.reject_faces} face check(s) refused")
+        sim.lift()
+        sim.place(index=index)        # the reference center's sandbox never matches this person's face
+        self._say("placed the ID card of 郑浩 (the sandbox refuses his face)")
 
     def toggle_card(self) -> None:
         sim = _sim(self.terminal.devices.cardreader)
@@ -82,13 +101,19 @@ class SimulatorPanel(QWidget):
         if sim.card_present():
             sim.remove()
             self._say("bank card removed")
-        else:
+            return
+        session = self.terminal.session
+        flow = session.identification if session else None
+        holder = flow.document if flow else None      # the customer's own card (chip holder = ID card)
+        try:
+            sim.insert(holder=holder)
+        except TypeError:
             sim.insert()
-            self._say("bank card inserted")
+        self._say("bank card inserted")
 
     def take_paper(self) -> None:
         sim = _sim(self.terminal.devices.printer)
-        if sim:
+        if sim is not None and hasattr(sim, "take"):
             sim.take()
             self._say("paper taken")
 

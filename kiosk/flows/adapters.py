@@ -121,19 +121,20 @@ class CardReaderAdapter:
 
 
 class EscposPrinterAdapter:
-    """printing.escpos.device.EscposPrinter -> PrinterPort (the slip as a printing.documents.Receipt)."""
+    """printing.escpos.device.EscposPrinter -> PrinterPort (the slip as a printing.documents.Receipt).
+
+    A real ESC/POS printer cannot tell whether the paper was taken; only the simulator's exit slot can."""
 
     def __init__(self, device):
         self.device = device
-        self.simulator = getattr(device, "simulator", None)
+        sim = getattr(device, "simulator", None)
+        self.simulator = PrinterSimControls(sim) if sim is not None else None
 
     def usable(self) -> Usability:
         return _device_usable(self.device)
 
     def paper_present(self) -> bool:
-        sim = self.simulator
-        taken = getattr(sim, "paper_in_slot", None) if sim is not None else None
-        return bool(taken() if callable(taken) else taken) if taken is not None else False
+        return bool(self.simulator and self.simulator.paper_present())
 
     def print_slip(self, slip: Slip, token: CancelToken) -> str:
         from printing.documents import Receipt
@@ -142,8 +143,25 @@ class EscposPrinterAdapter:
                           serial_no=slip.serial_no, client_id=slip.serial_no, item=slip.item_zh,
                           masked_name=slip.masked_name, masked_id=slip.masked_id, status_line=slip.status_line,
                           title=slip.title)
+        sim = self.simulator.sim if self.simulator else None
+        before = len(sim.jobs) if sim is not None else 0
         await_handle(self.device.print_receipt(receipt), token)
+        if sim is not None:                      # what the (simulated) paper really shows, decoded
+            jobs = sim.wait_for_jobs(before + 1, timeout=2.0)
+            if len(jobs) > before:
+                return jobs[-1].text
         return "\n".join(slip.lines(f"{now:%Y-%m-%d %H:%M}")) + "\n"
+
+
+class PrinterSimControls:
+    def __init__(self, sim):
+        self.sim = sim
+
+    def paper_present(self) -> bool:
+        return bool(self.sim.paper_in_slot)
+
+    def take(self) -> None:
+        self.sim.take_receipt()
 
 
 # --- simulator controls with one shape for the demo panel, whatever the simulator -------------------------

@@ -191,8 +191,11 @@ class SimCardReader:
     def simulator(self):
         return self
 
-    def insert(self, pan: str = DEMO_PEOPLE[0]["pan"]) -> None:
-        self.pan = pan
+    def insert(self, pan: Optional[str] = None, holder: Optional[IdentityDocument] = None) -> None:
+        """Insert a card: a given PAN, else the card of `holder` (a demo person), else the first person's."""
+        if pan is None and holder is not None:
+            pan = next((p["pan"] for p in DEMO_PEOPLE if p["id_number"] == holder.id_number), None)
+        self.pan = pan or DEMO_PEOPLE[0]["pan"]
         self._fresh = True
 
     def remove(self) -> None:
