@@ -228,3 +228,9 @@ def test_chinese_line_breaking_keeps_punctuation_off_the_line_start_and_numbers_
     assert wrap("一二三四五六七八，九十", 16) == ["一二三四五六七", "八，九十"]
     assert wrap("请妥善保管本回单。业务办理进度可扫码或拨打12329查询。", 16) == [
         "请妥善保管本回", "单。业务办理进度", "可扫码或拨打", "12329查询。"]
+
+
+def test_an_80mm_printer_with_a_512_dot_head_gets_42_columns():
+    job = decode(render_receipt(sample_receipt(), 80, "gb18030-512dots"))
+    assert job.widest() == 42
+    assert "受理编号：" in job.texts and job.qr_payloads == [QR]
