@@ -79,6 +79,16 @@ def command(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: Optiona
     return apdu
 
 
+def with_le(apdu: bytes, le: int) -> bytes:
+    """The same short APDU with Le set to `le` (added for case 1/3, replaced for case 2/4)."""
+    if len(apdu) == 4:                                  # case 1
+        return apdu + bytes([le])
+    if len(apdu) == 5:                                  # case 2: the fifth byte is Le
+        return apdu[:4] + bytes([le])
+    lc = apdu[4]
+    return apdu[:5 + lc] + bytes([le])                  # case 3 (append) or case 4 (replace)
+
+
 class ApduChannel:
     """Sends commands and hides the T=0 dialogue: 61xx -> GET RESPONSE, 6Cxx -> resend with Le=xx."""
 
@@ -104,9 +114,7 @@ class ApduChannel:
     def send(self, apdu: bytes) -> Response:
         resp = self._raw(apdu)
         if resp.sw >> 8 == 0x6C:           # wrong Le: resend the same command with Le = SW2
-            le = resp.sw & 0xFF
-            fixed = apdu[:-1] + bytes([le]) if len(apdu) > 4 else apdu + bytes([le])
-            resp = self._raw(fixed)
+            resp = self._raw(with_le(apdu, resp.sw & 0xFF))
         data = resp.data
         rounds = 0
         while resp.sw >> 8 == 0x61:        # more data waiting: GET RESPONSE

@@ -269,3 +269,13 @@ def test_corrupted_card_answers_end_in_card_data_or_a_device_error(kind, flips):
             emv.read_bank_card(channel)
     except DeviceError as exc:
         assert exc.completion.message and exc.completion.error_code
+
+
+@pytest.mark.parametrize("apdu, fixed", [
+    ("00B2010C00", "00B2010C1D"),                  # case 2: Le replaced
+    ("00A4020002EF05", "00A4020002EF051D"),        # case 3: Le added, data kept
+    ("00A404000E315041592E5359532E444446303100", "00A404000E315041592E5359532E44444630311D"),  # case 4
+])
+def test_resending_with_the_le_the_card_asked_for_keeps_the_command_data(apdu, fixed):
+    from devices.pcsc.apdu import with_le
+    assert with_le(bytes.fromhex(apdu), 0x1D) == bytes.fromhex(fixed)
