@@ -36,6 +36,9 @@ def create_journal_engine(path: Path) -> sa.Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        # Checkpoints fsync the database file; the sync worker runs them (Journal.checkpoint) off the enqueue
+        # path. This larger automatic threshold (~16 MB of WAL) is only the safety net.
+        cur.execute("PRAGMA wal_autocheckpoint=4000")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")

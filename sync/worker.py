@@ -33,6 +33,9 @@ from sync.protocol import ItemOutcome, ItemResult, TransactionIn
 log = logging.getLogger(__name__)
 
 
+CHECKPOINT_INTERVAL_S = 5.0
+
+
 class WorkerBusy(Exception):
     code = "SYNC_WORKER_BUSY"
     message_zh = "已有同步程序在运行。"
@@ -134,6 +137,7 @@ class SyncWorker:
         self._thread: Optional[threading.Thread] = None
         self._next_heartbeat = 0.0
         self._next_catalog = 0.0
+        self._next_checkpoint = 0.0
 
     @classmethod
     def from_settings(cls, settings, journal: Journal, port: CenterPort, **kw) -> "SyncWorker":
@@ -259,6 +263,8 @@ class SyncWorker:
             if rep.error is not None:
                 total.error = rep.error
                 break
+        if total.batches:
+            self.journal.checkpoint()
         return total
 
     def heartbeat_now(self) -> Optional[dict]:
@@ -362,6 +368,10 @@ class SyncWorker:
             self._next_heartbeat = now + self.cfg.heartbeat_interval_s
             self.heartbeat_now()
         rep = self.upload_step()
+        if rep is None or rep.error is not None:
+            if time.monotonic() >= self._next_checkpoint:
+                self._next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL_S
+                self.journal.checkpoint()
         if rep is None:
             until_due = min(self._next_heartbeat, self._next_catalog) - time.monotonic()
             return max(0.0, min(self.cfg.idle_poll_s, until_due))
