@@ -13,6 +13,7 @@ A print job, on the printer's worker:
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -57,6 +58,9 @@ class EscposPrinter(JournaledPrinter, Device):
         self.job_timeout_s = job_timeout_s
         self.journal = journal or PrintJournal(":memory:")
         self.simulator = None          # set by build_sim_escpos_printer
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+        self._poll_stop: Optional[threading.Event] = None
         parse_transport(transport_uri)  # a bad URI fails at start-up, not at the first customer
 
     def is_usable(self) -> Usability:   # instance-level: depends on the configured transport
@@ -74,6 +78,31 @@ class EscposPrinter(JournaledPrinter, Device):
     def reprint(self, job_id: str, *, timeout: Optional[float] = None) -> CommandHandle:
         """Print a journaled job again, marked 补打/COPY; a printed copy resolves a failed original."""
         return self._submit_job("reprint", self._print_job, timeout or self.job_timeout_s, reprint_of=job_id)
+
+    def _submit_job(self, name, run, timeout, **kw) -> CommandHandle:
+        with self._inflight_lock:
+            self._inflight += 1
+        handle = super()._submit_job(name, run, timeout, **kw)
+        handle.future.add_done_callback(lambda _f: self._job_done())
+        return handle
+
+    def _job_done(self) -> None:
+        with self._inflight_lock:
+            self._inflight -= 1
+
+    def start_status_polling(self, interval_s: float = 30.0) -> None:
+        """Read the status every interval while no job is queued, so the kiosk knows the paper is out before
+        a customer starts (status events fire only on a real change)."""
+        if self._poll_stop is not None:
+            return
+        stop = self._poll_stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval_s):
+                if self._inflight == 0:
+                    self.query_status().result()
+
+        threading.Thread(target=loop, name=f"{self.role}-status-poll", daemon=True).start()
 
     def query_status(self) -> CommandHandle:
         return self.worker.submit("status", self._status_command, self.status_timeout_s * 4 + self.io_timeout_s)
@@ -114,8 +143,8 @@ class EscposPrinter(JournaledPrinter, Device):
         try:
             transport.open(min(self.io_timeout_s, token.remaining or self.io_timeout_s))
         except TransportError as exc:
-            log.warning("receipt printer %s: %s (%s)", self.transport_uri, exc, exc.code)
-            self.status.update(device=DeviceStatus.NO_DEVICE, paper=PaperState.UNKNOWN, detail=str(exc))
+            changed = self.status.update(device=DeviceStatus.NO_DEVICE, paper=PaperState.UNKNOWN, detail=str(exc))
+            (log.warning if changed else log.debug)("receipt printer %s: %s (%s)", self.transport_uri, exc, exc.code)
             raise DeviceError(CompletionCode.DEVICE_NOT_READY, exc.code, str(exc), exc.message_zh) from None
         return transport
 
@@ -185,6 +214,8 @@ class EscposPrinter(JournaledPrinter, Device):
         return PrintResult(job_id, known, after.paper if after else PaperState.UNKNOWN, note)
 
     def close(self) -> None:
+        if self._poll_stop is not None:
+            self._poll_stop.set()
         super().close()
         if self.simulator is not None:
             self.simulator.stop()
@@ -201,6 +232,7 @@ def build_escpos_printer(settings) -> EscposPrinter:
     printer = EscposPrinter(s.transport, width_mm=s.width_mm, profile=s.profile, status_timeout_s=s.status_timeout_s,
                             journal=_journal(settings))
     printer.query_status()     # first status on the worker; listeners hear it when it comes (never blocks here)
+    printer.start_status_polling(30.0)
     return printer
 
 
@@ -215,4 +247,5 @@ def build_sim_escpos_printer(settings) -> EscposPrinter:
                             status_timeout_s=s.status_timeout_s, journal=_journal(settings))
     printer.simulator = sim
     printer.query_status().result()   # local and instant: the demo starts with the printer shown online
+    printer.start_status_polling(2.0)  # the demo panel's paper switch shows up on screen within 2 s
     return printer

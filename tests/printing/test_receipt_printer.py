@@ -335,3 +335,14 @@ def test_old_printed_jobs_are_pruned_but_unresolved_failures_are_kept(sim, make_
     assert [j.id for j in printer.journal.outstanding()] == [failed.job_id]
     with pytest.raises(KeyError):
         printer.journal.get(ok)
+
+
+def test_an_idle_printer_reports_paper_out_before_the_next_customer_starts(sim, make_printer):
+    printer = make_printer()
+    paper_out = threading.Event()
+    printer.status.subscribe(lambda role, state: state.paper is PaperState.OUT and paper_out.set())
+    printer.start_status_polling(0.05)
+    sim.take_paper_out()
+    assert paper_out.wait(10)
+    assert printer.status.state.device is DeviceStatus.USER_ERROR
+    assert printer.journal.recent() == []     # polling prints nothing and journals nothing
