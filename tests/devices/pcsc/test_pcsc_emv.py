@@ -279,3 +279,20 @@ def test_corrupted_card_answers_end_in_card_data_or_a_device_error(kind, flips):
 def test_resending_with_the_le_the_card_asked_for_keeps_the_command_data(apdu, fixed):
     from devices.pcsc.apdu import with_le
     assert with_le(bytes.fromhex(apdu), 0x1D) == bytes.fromhex(fixed)
+
+
+class Track2Only(UnionPayCard):
+    """Card data only as track-2 equivalent (57), as some qPBOC cards give it."""
+
+    def _records(self):
+        from devices.pcsc.tlv import build, encode
+        t2 = self.holder.pan + "D" + self.holder.expiry.strftime("%y%m") + "2201234567890"
+        t2 += "F" if len(t2) % 2 else ""
+        rest = build(0x70, encode(0x9F08, b"\x00\x30"))
+        return {(1, 1): build(0x70, encode(0x57, bytes.fromhex(t2))), (1, 2): rest, (2, 1): rest}
+
+
+def test_pan_and_expiry_come_from_track_2_when_the_card_has_no_5a():
+    card, _ = read(Track2Only(CardHolder(pan="6217000010000000007", expiry=dt.date(2029, 2, 1))))
+    assert card.pan == "6217000010000000007"
+    assert card.expiry == dt.date(2029, 2, 28)          # end of the month on the card
