@@ -71,18 +71,27 @@ def to_pinyin(text: str) -> str:
 class EspeakVoice(Voice):
     name = "espeak"
 
-    def __init__(self, binary: str = "espeak-ng", speed: int = 150, amplitude: int = 120):
+    def __init__(self, binary: str = "espeak-ng", speed: int = 150, amplitude: int = 120,
+                 wav_file: Optional[str] = None):
         self.binary = binary
+        self.wav_file = wav_file          # write the speech to this file instead of the sound card
         self.speed = speed
         self.amplitude = amplitude
         self._proc: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
 
     def command(self, text: str, lang: str) -> list[str]:
+        out = ["-w", self.wav_file] if self.wav_file else []
         if lang == "en":
-            return [self.binary, "-v", "en", "-s", str(self.speed), "-a", str(self.amplitude), text]
-        return [self.binary, "-v", "cmn-latn-pinyin", "-s", str(self.speed), "-a", str(self.amplitude),
+            return [self.binary, "-v", "en", "-s", str(self.speed), "-a", str(self.amplitude), *out, text]
+        return [self.binary, "-v", "cmn-latn-pinyin", "-s", str(self.speed), "-a", str(self.amplitude), *out,
                 to_pinyin(text)]
+
+    def wait(self, timeout: float = 30.0) -> Optional[int]:
+        """Wait for the current utterance to end (tests, file output); returns its exit status."""
+        with self._lock:
+            proc = self._proc
+        return proc.wait(timeout=timeout) if proc else None
 
     def say(self, text: str, lang: str = "zh_CN") -> None:
         """Start speaking and return at once (never blocks the caller)."""

@@ -1,6 +1,6 @@
 """Chinese and English through Qt's translation system.
 
-Source strings in screens/ are Chinese, wrapped in _("..."); screens/i18n/hpf_en.ts holds the English
+Source strings in screens/ are Chinese, wrapped in the _ function; screens/i18n/hpf_en.ts holds the English
 (edit it with Qt Linguist or by hand). The .qm is compiled with pyside6-lrelease (shipped in the
 PySide6-Essentials wheel) when the .ts is newer; the committed .qm is used if lrelease is missing."""
 from __future__ import annotations
