@@ -60,5 +60,22 @@ def run(terminal) -> int:
         shell.show()
     if panel:
         panel.show()
+    _quit_on_signals(app, shell)
+    log.info("kiosk window shown (%s, %s)", "kiosk mode" if shell.kiosk_mode else "windowed",
+             app.platformName())
     rc = app.exec()
+    shell.shutdown()
     return int(rc)
+
+
+def _quit_on_signals(app, shell) -> None:
+    """SIGTERM/SIGINT (service stop, Ctrl+C) end the event loop cleanly; the shell's 1 s tick lets Python
+    run the handler while Qt waits."""
+    import signal
+
+    def stop(signum, _frame):
+        log.info("signal %d: closing the kiosk window", signum)
+        shell.allow_close = True
+        app.quit()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)

@@ -248,3 +248,18 @@ def test_the_screen_answers_while_a_device_is_stuck_for_five_seconds(qtbot, shel
     qtbot.mouseClick(shell.identify.cancel_btn, LEFT)               # slow work can be canceled
     assert flow.state is S.CANCELED and shell.stack.currentWidget() is shell.home
     assert terminal.session is None
+
+
+def test_the_demo_simulator_panel_plays_the_customer(qtbot, shell, terminal, sims, center):
+    from screens.simpanel import SimulatorPanel
+    panel = SimulatorPanel(terminal, shell)
+    qtbot.addWidget(panel)
+    flow = open_item(qtbot, shell, "withdrawal")
+    panel.toggle_id()                                        # F1: place the ID card
+    assert reach(qtbot, flow, S.BANK_CARD) is S.BANK_CARD
+    panel.toggle_card()                                      # F3: insert the customer's own bank card
+    assert reach(qtbot, flow, S.VERIFIED) is S.VERIFIED
+    panel.toggle_network()                                   # F5: cut the network
+    assert not terminal.online and shell.offline_bar.isVisible() and not center.simulator.online
+    panel.toggle_network()
+    assert terminal.online
