@@ -25,6 +25,7 @@ def cmd_test_print(args) -> int:
     from printing.escpos.transport import TransportError
     from printing.jobs import PrintJournal
     from printing.samples import sample_receipt
+    from sync.crypto import KeyFileError
 
     settings = load(args)
     cfg = settings.devices.receipt_printer
@@ -44,7 +45,7 @@ def cmd_test_print(args) -> int:
         else:
             print("receipt printer disabled in configuration (backend = none); use --transport URI")
             return 2
-    except (TransportError, ProfileError) as exc:
+    except (TransportError, ProfileError, KeyFileError) as exc:
         print(f"error {exc.code}: {exc.message_zh} — {exc}")
         return 2
     try:

@@ -47,11 +47,29 @@ def cmd_sample_certificate(args) -> int:
     return 0
 
 
-def cmd_jobs(args) -> int:
+def _journal(args):
+    """The print journal, or None after printing a clear error (key file missing/unsafe, sealed rows)."""
     from kiosk.cli.main import load
     from printing.jobs import PrintJournal
-    journal = PrintJournal.for_settings(load(args))
-    rows = journal.outstanding() if args.failed else journal.recent(50)
+    from sync.crypto import KeyFileError
+    try:
+        return PrintJournal.for_settings(load(args))
+    except KeyFileError as exc:
+        print(f"error {exc.code}: {exc.message_zh} — {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_jobs(args) -> int:
+    from printing.jobs import JournalLocked
+    from sync.crypto import DecryptError
+    journal = _journal(args)
+    if journal is None:
+        return 1
+    try:
+        rows = journal.outstanding() if args.failed else journal.recent(50)
+    except (DecryptError, JournalLocked) as exc:
+        print(f"error {exc.code}: {exc.message_zh} — {exc}", file=sys.stderr)
+        return 1
     data = [{"id": j.id, "printer": j.printer, "kind": j.kind, "state": j.state.value, "copy": j.is_copy,
              "error_code": j.error_code, "error": j.error_text, "created_at": j.created_at.isoformat(),
              "resolved_by": j.resolved_by} for j in rows]
@@ -70,10 +88,13 @@ def cmd_jobs(args) -> int:
 def cmd_reprint(args) -> int:
     from devices import registry
     from kiosk.cli.main import load
-    from printing.jobs import JobNotFound, PrintJournal
+    from printing.jobs import JobNotFound
     settings = load(args)
+    journal = _journal(args)
+    if journal is None:
+        return 1
     try:
-        job = PrintJournal.for_settings(settings).get(args.job_id)
+        job = journal.get(args.job_id)
     except JobNotFound as exc:
         print(f"error {exc.code}: {exc.message_zh} — no print job {args.job_id}", file=sys.stderr)
         return 1

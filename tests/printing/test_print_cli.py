@@ -73,3 +73,13 @@ def test_failed_receipts_are_listed_and_reprinted_from_the_journal(sim, capsys, 
 def test_reprinting_an_unknown_job_is_a_clear_error(capsys):
     assert main(["print", "reprint", "no-such-job"]) == 1
     assert "PRINT_JOB_NOT_FOUND" in capsys.readouterr().err
+
+
+def test_an_unsafe_key_file_is_a_clear_error_not_a_traceback(data_dir, capsys):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = data_dir / "terminal.key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o644)
+    assert main(["print", "jobs"]) == 1
+    err = capsys.readouterr().err
+    assert "JOURNAL_KEY_INVALID" in err and "chmod 600" in err
