@@ -230,3 +230,26 @@ def test_a_certificate_with_impossible_deposit_figures_is_refused(change):
     with pytest.raises(DocumentError) as exc:
         dataclasses.replace(sample_deposit_certificate(), **change)
     assert exc.value.code == "DOC_FIELD"
+
+
+@pytest.mark.cups
+def test_a_network_printer_that_never_answers_times_out_and_the_job_is_canceled_not_left_to_print_later(cupsd, journal):
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    queue = "HpfTestDead"
+    r = cupsd.run("/usr/sbin/lpadmin", "-p", queue, "-E", "-v", f"socket://127.0.0.1:{dead_port}", "-m", "raw")
+    assert r.returncode == 0, r.stderr
+    printer = CupsPrinter(queue, server=cupsd.server, user=cupsd.user, journal=journal, job_timeout_s=3)
+    try:
+        handle = printer.print_document(sample_deposit_certificate())
+        c = handle.result()
+        assert c.code is CompletionCode.TIMEOUT and c.error_code == "CUPS_TIMEOUT"
+        assert c.message == "证明打印超时，请联系工作人员"
+        assert "job canceled" in c.description
+        assert cupsd.run("lpstat", "-o", queue).stdout.strip() == ""   # nothing left in the queue
+        assert journal.get(handle.job_id).reprintable
+    finally:
+        printer.close()
+        cupsd.run("/usr/sbin/lpadmin", "-x", queue)
