@@ -12,7 +12,9 @@ from typing import Optional
 
 import pytest
 
-from center.testing import run_center
+import shutil
+
+from center.embedded import start_center
 from config import load_settings
 from devices.base import CancelToken, CompletionCode, DeviceError, Usability
 from kiosk.flows.adapters import HttpIdentityCenter, NetworkSwitch, SwitchableCenterPort
@@ -101,8 +103,24 @@ class ChipCardReader:
 
 
 @pytest.fixture(scope="session")
-def center(tmp_path_factory):
-    c = run_center(tmp_path_factory.mktemp("flows-center"), seed=5)
+def center_template(tmp_path_factory):
+    """One migrated, seeded center database (and signing key), copied for every test."""
+    d = tmp_path_factory.mktemp("center-template")
+    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, persons=5)
+    c.stop()
+    return d
+
+
+@pytest.fixture
+def center(center_template, tmp_path):
+    """A fresh reference center for each test: its own copy of the seeded database, served over HTTP on a free
+    loopback port (uvicorn), stopped at the end of the test."""
+    d = tmp_path / "center"
+    d.mkdir()
+    for f in center_template.iterdir():
+        if f.is_file():
+            shutil.copy(f, d / f.name)
+    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, seed=False)
     try:
         yield c
     finally:

@@ -55,3 +55,106 @@ def test_a_frozen_account_is_refused_with_the_centers_reason(kiosk):
     assert flow.state is Svc.REFUSED
     assert flow.message.zh and flow.message.code.startswith("WD_")
     assert flow.view()["evaluation"]["offered"]
+
+
+def test_withdrawal_for_rent_is_queued_offline_and_delivered_once(kiosk, center):
+    flow = start(kiosk, ZHANG)
+    kiosk.offline()                                   # the link drops after identification
+    flow.choose_reason("07")
+    flow.submit_evidence({"monthly_rent_fen": "1500", "rent_months": "2"})
+    kiosk.settle(flow)
+    assert flow.state is Svc.INPUT and flow.step == "amount"
+    assert any("离线受理" in n for n in flow.view()["notes"])
+    flow.enter_amount("800")
+    kiosk.devices.cardreader.insert(ZHANG)
+    kiosk.settle(flow)
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE and flow.outcome.queued
+    assert "已受理，待联网确认" in kiosk.printer_sim.wait_for_jobs(1)[-1].text
+    cid = flow.outcome.client_id
+    assert kiosk.journal.get(cid).state.value == "queued"
+    flow.evaluate(5)                                  # rating while offline is queued too
+    kiosk.settle(flow)
+    assert flow.evaluation == "queued"
+
+    assert kiosk.drain().error is not None            # still offline: nothing delivered
+    kiosk.online()
+    report = kiosk.drain()
+    assert report.accepted == 2 and kiosk.journal.get(cid).state.value == "accepted"
+    assert kiosk.drain().sent == 0                    # nothing left to send
+    status = kiosk.client.transaction_status(cid)
+    assert status.outcome.value == "accepted" and status.result["amount_fen"] == 80000
+    # delivered once: sending the same journaled item again is answered from the center's record, and the
+    # balance does not move a second time
+    from devices.base import CancelToken
+    from sync.protocol import TransactionIn
+    entry = kiosk.journal.get(cid)
+    balance = kiosk.ctx.center.person(ZHANG[1], CancelToken(0))["account"]["balance_fen"]
+    replay = kiosk.client.submit(TransactionIn(client_id=cid, kind=entry.kind, created_at=entry.created_at,
+                                               payload=entry.payload, offline=True))
+    assert replay.replayed and replay.result["amount_fen"] == 80000
+    assert kiosk.ctx.center.person(ZHANG[1], CancelToken(0))["account"]["balance_fen"] == balance
+
+
+def test_an_offline_withdrawal_over_the_floor_limit_is_refused_before_anything_is_queued(kiosk):
+    flow = start(kiosk, ZHANG)
+    kiosk.offline()
+    rent(flow, kiosk)
+    flow.enter_amount("60,000")
+    kiosk.devices.cardreader.insert(ZHANG)
+    kiosk.settle(flow)
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.FAILED and flow.message.code == "OFFLINE_AMOUNT_OVER_LIMIT"
+    assert kiosk.journal.figures().depth == 0
+
+
+def test_someone_elses_card_is_refused_and_a_card_pulled_mid_read_is_asked_for_again(kiosk):
+    flow = start(kiosk, ZHANG)
+    rent(flow, kiosk)
+    flow.enter_amount("100")
+    reader = kiosk.devices.cardreader
+    reader.insert(LIU)
+    assert kiosk.tasks.run_until(lambda: flow.message is not None and flow.message.code == "CARD_MISMATCH", 10)
+    assert flow.state is Svc.READ_CARD
+    reader.pull_during_read = True
+    reader.insert(ZHANG)
+    assert kiosk.tasks.run_until(lambda: flow.message is not None and flow.message.code == "CARD_PULLED", 10)
+    assert flow.state is Svc.READ_CARD
+    reader.insert(ZHANG)
+    kiosk.settle(flow)
+    assert flow.state is Svc.CONFIRM
+
+
+def test_nobody_inserting_a_card_ends_the_item_with_a_clear_message(kiosk):
+    flow = start(kiosk, ZHANG)
+    rent(flow, kiosk)
+    flow.enter_amount("100")
+    assert flow.state is Svc.READ_CARD
+    assert kiosk.tasks.run_until(lambda: flow.finished, 15)
+    assert flow.state is Svc.FAILED and flow.message.code == "CARD_TIMEOUT"
+    assert kiosk.journal.figures().depth == 0
+
+
+def test_paper_running_out_during_the_receipt_is_reprinted_as_a_copy(kiosk):
+    flow = start(kiosk, ZHANG)
+    rent(flow, kiosk)
+    flow.enter_amount("300")
+    kiosk.devices.cardreader.insert(ZHANG)
+    kiosk.settle(flow)
+    kiosk.printer_sim.take_paper_out()
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.PRINT_FAILED and flow.outcome.accepted     # the money moved; only paper failed
+    assert flow.view()["actions"] == ["reprint", "skip_receipt"]
+    assert "补打" in flow.message.zh
+    flow.reprint()                                   # still no paper: fails again, still reprintable
+    kiosk.settle(flow)
+    assert flow.state is Svc.PRINT_FAILED
+    kiosk.printer_sim.load_paper()
+    flow.reprint()
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE
+    job = kiosk.printer_sim.wait_for_jobs(1)[-1]
+    assert "补打" in job.text and "300.00" in job.text
