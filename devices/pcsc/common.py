@@ -95,8 +95,11 @@ class SmartCardReader(Device):
 
     @staticmethod
     def _wait_until(token: CancelToken, card_deadline: Optional[float], ready: Callable[[], bool],
-                    failed: Callable[[], Optional[DeviceError]], timeout: float, step: float = 0.1) -> None:
-        """Wait for `ready()`; raise failed() if it says so, no_card() at the deadline, Canceled on cancel."""
+                    failed: Callable[[], Optional[DeviceError]], timeout: float, step: float = 0.1,
+                    nap: Optional[Callable[[float], None]] = None) -> None:
+        """Wait for `ready()`; raise failed() if it says so, no_card() at the deadline, Canceled on cancel.
+
+        `nap(seconds)` may return early when the backend sees a change (so a card is picked up at once)."""
         while True:
             err = failed()
             if err is not None:
@@ -106,7 +109,11 @@ class SmartCardReader(Device):
             if card_deadline is not None and time.monotonic() >= card_deadline:
                 raise no_card(timeout)
             wait = step if card_deadline is None else min(step, max(0.0, card_deadline - time.monotonic()))
-            token.wait(wait)
+            if nap is not None:
+                nap(wait)
+                token.check()
+            else:
+                token.wait(wait)
 
     def selftest(self) -> Completion:
         st = self.status.state

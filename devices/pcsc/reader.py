@@ -221,6 +221,10 @@ class PcscCardReader(SmartCardReader):
         super().close()
 
     # ------------------------------------------------------------------ a card session
+    def _nap(self, seconds: float) -> None:
+        with self._changed:
+            self._changed.wait(seconds)
+
     def _not_ready(self) -> Optional[DeviceError]:
         st = self.status.state
         if st.device is DeviceStatus.OFFLINE:
@@ -234,7 +238,7 @@ class PcscCardReader(SmartCardReader):
         self._first_scan.wait(2.0)
         timeout = 0.0 if card_deadline is None else max(0.0, card_deadline - time.monotonic())
         self._wait_until(token, card_deadline, lambda: self.status.state.media is MediaState.PRESENT,
-                         self._not_ready, timeout)
+                         self._not_ready, timeout, nap=self._nap)
         transport = _PcscTransport(self, token)
         try:
             transport.open()
