@@ -271,8 +271,8 @@ def end_of_day_pdf(report: EndOfDayReport) -> bytes:
               P(f"网点：{report.branch}　终端：{report.terminal_id}　柜员：{report.teller_id}", s["body"]),
               P(f"业务日期：{report.business_date.isoformat()}　打印时间：{format_local(report.issued_at)}", s["body"]),
               Spacer(1, 3 * mm)]
-    head = [c(t) for t in ("事项", "已受理笔数", "已受理金额", "待确认笔数", "待确认金额", "已退回笔数", "已退回金额")]
-    rows = [head]
+    rows = [[c("事项"), c("已受理"), "", c("待确认"), "", c("已退回"), ""],
+            [""] + [c(t) for t in ("笔数", "金额") * 3]]
     for line in report.lines:
         rows.append([c(line.item), c(str(line.accepted_count)), c(format_yuan(line.accepted_fen)),
                      c(str(line.queued_count)), c(format_yuan(line.queued_fen)), c(str(line.refused_count)),
@@ -280,9 +280,11 @@ def end_of_day_pdf(report: EndOfDayReport) -> bytes:
     rows.append([c("合计")] + [c(str(report.total(k)) if k.endswith("count") else format_yuan(report.total(k)))
                               for k in ("accepted_count", "accepted_fen", "queued_count", "queued_fen",
                                         "refused_count", "refused_fen")])
-    table = Table(rows, colWidths=[32 * mm] + [14 * mm, 32 * mm] * 3)
+    table = Table(rows, colWidths=[32 * mm] + [14 * mm, 32 * mm] * 3, repeatRows=2)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                               ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.94, 0.94, 0.94)),
+                               ("SPAN", (0, 0), (0, 1)), ("SPAN", (1, 0), (2, 0)), ("SPAN", (3, 0), (4, 0)),
+                               ("SPAN", (5, 0), (6, 0)), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                               ("BACKGROUND", (0, 0), (-1, 1), colors.Color(0.94, 0.94, 0.94)),
                                ("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.97, 0.97, 0.9))]))
     story += [table, Spacer(1, 12 * mm), P("柜员签章：　　　　　　　　　　复核（主管）签章：", s["body"])]
     return _build(story, title=f"柜面日终报表 {report.business_date.isoformat()}", author=report.center_name)
