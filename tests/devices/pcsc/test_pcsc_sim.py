@@ -95,3 +95,12 @@ def test_machine_without_pyscard_is_told_what_is_missing(monkeypatch):
         assert c.code is CompletionCode.DEVICE_NOT_READY
     finally:
         reader.close()
+
+
+def test_real_reader_tests_name_the_missing_package_when_they_cannot_run(monkeypatch):
+    from devices.pcsc import testing
+    monkeypatch.setattr(testing, "pcscd_binary", lambda: None)
+    assert "apt-get install pcscd" in testing.missing()
+    monkeypatch.setattr(testing, "pcscd_binary", lambda: "/usr/sbin/pcscd")
+    monkeypatch.setattr(testing, "vpcd_driver", lambda: None)
+    assert "vsmartcard-vpcd" in testing.missing()
