@@ -1,0 +1,237 @@
+"""Account overview, deposit details (by year, paged), loan overview, and the A4 account statement."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timezone
+from typing import Optional
+
+from kiosk.domain.masking import mask_card
+from kiosk.domain.money import format_yuan
+from kiosk.flows.services.base import M, ServiceFlow, Svc
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+NO_ACCOUNT = M("ACCOUNT_NOT_FOUND", "您还没有公积金个人账户", "person has no personal account")
+
+
+def business_type_zh(code: str) -> str:
+    from kiosk.domain.codes import BusinessType
+    try:
+        return BusinessType.from_code(code).label_zh
+    except Exception:       # noqa: BLE001 - an unknown code is shown as it is
+        return code or ""
+
+
+def ratio_text(bp: int) -> str:
+    whole, part = divmod(int(bp), 100)
+    return f"{whole}%" if not part else f"{whole}.{part:02d}".rstrip("0") + "%"
+
+
+def month_text(yyyymm: str) -> str:
+    return f"{yyyymm[:4]}年{yyyymm[4:]}月" if yyyymm and len(yyyymm) == 6 else "—"
+
+
+def account_fields(person: dict) -> list[tuple[str, str]]:
+    out = [("姓名", person.get("name_masked", "")), ("证件号码", person.get("id_masked", "")),
+           ("登记手机", person.get("phone_masked") or "未登记")]
+    a = person.get("account")
+    if not a:
+        return out
+    out += [("个人账号", a["grzh"]), ("账户状态", a["state_zh"]), ("账户余额", format_yuan(a["balance_fen"])),
+            ("缴存基数", format_yuan(a["base_fen"])), ("月缴存额", format_yuan(a["monthly_deposit_fen"])),
+            ("单位缴存比例", ratio_text(a["unit_ratio_bp"])), ("个人缴存比例", ratio_text(a["personal_ratio_bp"])),
+            ("缴至年月", month_text(a.get("paid_up_to", ""))), ("连续缴存月数", f"{a.get('continuous_months', 0)}个月"),
+            ("缴存单位", a.get("employer") or ("灵活就业" if a.get("flexible") else "—")),
+            ("开户日期", a.get("opened_on", ""))]
+    if a.get("bank_card_masked"):
+        out.append(("绑定银行卡", a["bank_card_masked"]))
+    return out
+
+
+def loans_table(loans: list[dict]) -> dict:
+    state_zh = {"repaying": "还款中", "overdue": "逾期", "paid_off": "已结清"}
+    return {"columns": ["合同号", "贷款金额", "贷款余额", "期限", "还款方式", "状态", "发放日期"],
+            "rows": [[l["contract_no"], format_yuan(l["amount_fen"]), format_yuan(l["balance_fen"]),
+                      f"{l['months']}个月", l.get("method_zh", ""), state_zh.get(l["state"], l["state"]),
+                      l.get("granted_on", "")] for l in loans],
+            "page": 1, "pages": 1, "total": len(loans)}
+
+
+class AccountOverviewFlow(ServiceFlow):
+    """个人缴存贷款信息查询: overview -> deposit details by year (paged) / loans."""
+
+    name = "account_overview"
+    code = "query"
+    title_zh = "个人缴存贷款信息查询"
+    title_en = "Deposit and loan records"
+    level = 2
+
+    def __init__(self, ctx, identity=None, start_with: str = "overview"):
+        super().__init__(ctx, identity)
+        self.start_with = start_with
+        self.person: Optional[dict] = None
+        self.year = 0
+        self.page = 1
+        self.pages = 1
+
+    def _wipe(self) -> None:
+        self.person = None
+
+    def _begin(self) -> None:
+        idn = self.id_number
+        self._show(Svc.LOADING, "overview", M("LOADING", "正在查询，请稍候", "Loading"))
+        self._run("person", lambda t: self.ctx.center.person(idn, t), self._loaded)
+
+    def _loaded(self, person: dict) -> None:
+        self.person = person
+        if self.start_with == "deposits" and person.get("account"):
+            return self.show_deposits()
+        if self.start_with == "loans":
+            return self.show_loans()
+        self._overview()
+
+    def _overview(self) -> None:
+        p = self.person
+        self.fields = account_fields(p)
+        self.table = None
+        self.choices = []
+        if not p.get("account"):
+            self.notes = [NO_ACCOUNT.zh]
+            return self._show(Svc.SHOW, "overview", actions=["loans", "finish"])
+        self.notes = []
+        self._show(Svc.SHOW, "overview", actions=["deposits", "loans", "finish"])
+
+    def years(self) -> list[int]:
+        a = (self.person or {}).get("account") or {}
+        this = self.ctx.today().year
+        first = int(a.get("opened_on", f"{this}")[:4]) if a else this
+        return list(range(this, max(first, this - 9) - 1, -1))
+
+    # --- resident actions ---
+    def back(self) -> None:
+        if self.state is Svc.SHOW and self.step in ("deposits", "loans") and self.person:
+            self._overview()
+
+    def show_loans(self) -> None:
+        if self.person is None or self.busy:
+            return
+        loans = self.person.get("loans", [])
+        self.fields = account_fields(self.person)[:2]
+        self.table = loans_table(loans)
+        self.notes = [] if loans else ["您没有住房公积金贷款记录"]
+        self._show(Svc.SHOW, "loans", actions=["back", "finish"])
+
+    def show_deposits(self, year: Optional[int] = None, page: int = 1) -> None:
+        if self.person is None or self.busy:
+            return
+        if not self.person.get("account"):
+            return self._go(self.state, NO_ACCOUNT)
+        year = int(year or self.year or self.ctx.today().year)
+        if year not in self.years():
+            return self._go(self.state, M("YEAR_OUT_OF_RANGE", "请选择列表中的年份", f"year {year} not offered"))
+        page = max(1, int(page))
+        idn = self.id_number
+        self._show(Svc.LOADING, "deposits", M("LOADING", "正在查询，请稍候", "Loading"))
+        self._run("deposits", lambda t: self.ctx.center.deposits(idn, year, page, PAGE_SIZE, t), self._deposits)
+
+    def choose_year(self, year: int) -> None:
+        self.show_deposits(year, 1)
+
+    def next_page(self) -> None:
+        if self.step == "deposits" and self.page < self.pages:
+            self.show_deposits(self.year, self.page + 1)
+
+    def prev_page(self) -> None:
+        if self.step == "deposits" and self.page > 1:
+            self.show_deposits(self.year, self.page - 1)
+
+    def _deposits(self, d: dict) -> None:
+        self.year, self.page = d["year"], d["page"]
+        self.pages = max(1, -(-d["total"] // d["page_size"]))
+        self.fields = account_fields(self.person)[:2] + [("查询年度", f"{self.year}年")]
+        self.choices = [{"id": y, "label": f"{y}年"} for y in self.years()]
+        self.table = {"columns": ["记账日期", "业务类型", "所属年月", "发生额", "余额", "摘要"],
+                      "rows": [[r["date"], business_type_zh(r["business_type"]), month_text(r.get("month") or ""),
+                                format_yuan(r["amount_fen"]), format_yuan(r["balance_after_fen"]), r.get("summary") or ""]
+                               for r in d["items"]],
+                      "page": self.page, "pages": self.pages, "total": d["total"]}
+        self.notes = [] if d["total"] else [f"{self.year}年没有缴存记录"]
+        self._show(Svc.SHOW, "deposits", actions=["prev_page", "next_page", "choose_year", "back", "finish"])
+
+
+class StatementFlow(ServiceFlow):
+    """个人账户明细 (one year) printed as an A4 PDF, plus a receipt slip."""
+
+    name = "statement"
+    code = "statement"
+    title_zh = "个人账户明细打印"
+    title_en = "Account statement"
+    level = 2
+
+    def __init__(self, ctx, identity=None):
+        super().__init__(ctx, identity)
+        self.document = None
+
+    def _wipe(self) -> None:
+        self.document = None
+
+    def _begin(self) -> None:
+        this = self.ctx.today().year
+        self.choices = [{"id": y, "label": f"{y}年度"} for y in range(this, this - 5, -1)]
+        self._show(Svc.INPUT, "year", M("PROMPT_YEAR", "请选择要打印的年度", "Please choose the year"),
+                   actions=["choose_year"])
+
+    def choose_year(self, year: int) -> None:
+        if self.state is not Svc.INPUT or self.busy:
+            return
+        if int(year) not in [c["id"] for c in self.choices]:
+            return self._go(Svc.INPUT, M("YEAR_OUT_OF_RANGE", "请选择列表中的年度", f"year {year} not offered"))
+        idn, y = self.id_number, int(year)
+
+        def fetch(token):
+            person = self.ctx.center.person(idn, token)
+            if not person.get("account"):
+                from kiosk.flows.ports import PortError
+                raise PortError(NO_ACCOUNT.code, NO_ACCOUNT.zh, NO_ACCOUNT.en)
+            rows, page = [], 1
+            while True:
+                d = self.ctx.center.deposits(idn, y, page, 100, token)
+                rows += d["items"]
+                if page * d["page_size"] >= d["total"]:
+                    break
+                page += 1
+            return person, rows
+
+        self._show(Svc.LOADING, "statement", M("LOADING", "正在生成账户明细，请稍候", "Preparing the statement"))
+        self._run("statement", fetch, lambda r: self._print(y, *r))
+
+    def _print(self, year: int, person: dict, rows: list[dict]) -> None:
+        from printing.documents import AccountStatement, StatementLine
+        rows = sorted(rows, key=lambda r: (r["date"], r["serial"]))
+        acct = person["account"]
+        lines = tuple(StatementLine(on=date.fromisoformat(r["date"]),
+                                    summary=(r.get("summary") or business_type_zh(r["business_type"]))[:20],
+                                    credit_fen=max(0, r["amount_fen"]), debit_fen=max(0, -r["amount_fen"]),
+                                    balance_fen=r["balance_after_fen"]) for r in rows)
+        if rows:
+            opening = rows[0]["balance_after_fen"] - rows[0]["amount_fen"]
+            closing = rows[-1]["balance_after_fen"]
+        else:
+            opening = closing = acct["balance_fen"]
+        today = self.ctx.today()
+        end = date(year, 12, 31) if year < today.year else today
+        self.document = AccountStatement(center_name=self.ctx.center_name, issued_at=datetime.now(timezone.utc),
+                                         masked_name=person["name_masked"], masked_id=person["id_masked"],
+                                         account_no=acct["grzh"], period_from=date(year, 1, 1), period_to=end,
+                                         opening_fen=opening, closing_fen=closing, lines=lines)
+        self.fields = [("个人账号", acct["grzh"]), ("查询期间", f"{year}-01-01 至 {end.isoformat()}"),
+                       ("期初余额", format_yuan(opening)), ("期末余额", format_yuan(closing)), ("明细笔数", str(len(lines)))]
+        self._print_a4(self.document, lambda: self._slip(year, len(lines)))
+
+    def _slip(self, year: int, n: int) -> None:
+        serial = f"MX{self.ctx.today():%Y%m%d}{self.printed[-1][:8].upper()}"
+        receipt = self._receipt("个人账户明细打印", serial=serial, status_line="已打印",
+                                fields=[("查询年度", f"{year}年"), ("明细笔数", str(n))],
+                                notes=["账户明细已用A4纸打印，请在出纸口取走"])
+        self._print_receipt(receipt)

@@ -1,0 +1,102 @@
+"""A resident looks at their account and prints what the center certifies."""
+from __future__ import annotations
+
+from conftest import LI, WANG, ZHANG, ZHOU, identity
+from devices.base import CancelToken
+from kiosk.flows.services.base import Svc
+from kiosk.flows.services.registry import flow_for
+
+
+def start(kiosk, person, code, level=2):
+    flow = flow_for(code, kiosk.ctx, identity(person, level=level))
+    flow.start()
+    kiosk.settle(flow)
+    return flow
+
+
+def fields(flow):
+    return {f["label"]: f["value"] for f in flow.view()["fields"]}
+
+
+def test_overview_shows_the_masked_account_and_deposit_details_page_by_year(kiosk):
+    flow = start(kiosk, ZHANG, "query")
+    assert flow.state is Svc.SHOW and flow.step == "overview"
+    f = fields(flow)
+    assert f["姓名"] == "张**" and f["证件号码"].count("*") >= 8 and f["账户状态"] == "正常"
+    assert f["账户余额"].startswith("¥") and ZHANG[1] not in str(flow.view())
+    flow.show_deposits()
+    kiosk.settle(flow)
+    table = flow.view()["table"]
+    assert flow.step == "deposits" and table["columns"][0] == "记账日期"
+    assert table["total"] > 0 and len(table["rows"]) <= 10
+    if table["pages"] > 1:
+        first = table["rows"]
+        flow.next_page()
+        kiosk.settle(flow)
+        assert flow.view()["table"]["page"] == 2 and flow.view()["table"]["rows"] != first
+    flow.choose_year(kiosk.ctx.today().year - 1)
+    kiosk.settle(flow)
+    assert flow.view()["table"]["page"] == 1 and flow.year == kiosk.ctx.today().year - 1
+    flow.back()
+    flow.show_loans()
+    assert flow.step == "loans" and "没有住房公积金贷款" in flow.view()["notes"][0]
+    flow.finish()
+    assert flow.state is Svc.DONE
+
+
+def test_loan_overview_lists_the_loan_being_repaid(kiosk):
+    flow = start(kiosk, LI, "loan_overview")
+    assert flow.step == "loans"
+    rows = flow.view()["table"]["rows"]
+    assert len(rows) == 1 and rows[0][5] == "还款中"
+
+
+def test_a_person_without_an_account_is_told_so_plainly(kiosk):
+    flow = start(kiosk, ZHOU, "query")
+    assert flow.state is Svc.SHOW and "您还没有公积金个人账户" in flow.view()["notes"]
+
+
+def test_deposit_use_certificate_is_signed_by_the_center_printed_on_a4_and_verifiable(kiosk, tmp_path):
+    flow = start(kiosk, ZHANG, "deposit_use_certificate")
+    assert flow.state is Svc.DONE, flow.message
+    pdfs = list((tmp_path / "pdf").glob("*.pdf"))
+    assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+    code = fields(flow)["验证码"]
+    slip = kiosk.printer_sim.wait_for_jobs(1)[-1].text
+    assert code in slip and "已出具" in slip
+    import requests
+    check = requests.get(kiosk.ctx.center.client.base_url + f"/v1/certificates/verify/{code}", timeout=10).json()
+    assert check["valid"] is True and check["kind"] == "deposit_use"
+
+
+def test_payoff_certificate_for_a_paid_off_loan_and_a_clear_refusal_while_a_loan_runs(kiosk):
+    flow = start(kiosk, WANG, "payoff_certificate")
+    assert flow.state is Svc.DONE, flow.message
+    assert fields(flow)["借款合同号"] and len(flow.printed) == 2        # the A4 certificate and the slip
+    other = start(kiosk, LI, "payoff_certificate")
+    assert other.state is Svc.REFUSED and other.message.code == "CERT_NO_PAID_OFF_LOAN"
+
+
+def test_account_statement_for_a_year_is_printed_on_a4_with_opening_and_closing_balance(kiosk, tmp_path):
+    flow = start(kiosk, ZHANG, "statement")
+    assert flow.state is Svc.INPUT and flow.step == "year"
+    flow.choose_year(kiosk.ctx.today().year)
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE, flow.message
+    doc = flow.document
+    assert doc.closing_fen == doc.opening_fen + sum(l.credit_fen - l.debit_fen for l in doc.lines)
+    assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 1
+
+
+def test_the_center_going_away_during_a_query_ends_with_the_offline_message(kiosk):
+    flow = flow_for("query", kiosk.ctx, identity(ZHANG, level=2))
+    flow.start()
+    kiosk.offline()
+    kiosk.settle(flow)
+    # the request may have left before the switch: either the overview or the offline message, never a hang
+    assert flow.state in (Svc.SHOW, Svc.FAILED)
+    again = flow_for("query", kiosk.ctx, identity(ZHANG, level=2))
+    again.start()
+    kiosk.settle(again)
+    assert again.state is Svc.FAILED and again.message.code == "OFFLINE_NOT_ALLOWED"
+    assert "需联网办理" in again.message.zh
