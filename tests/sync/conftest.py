@@ -11,8 +11,9 @@ from sync.testing.faultproxy import FaultProxy
 from synchelpers import Kiosk
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def center(tmp_path_factory):
+    """One center for the whole sync area (each test uses its own terminal id, so sets never mix)."""
     c = run_center(tmp_path_factory.mktemp("center"), seed=None)
     try:
         yield c

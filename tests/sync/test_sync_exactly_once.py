@@ -45,11 +45,11 @@ def assert_center_holds_exactly(kiosk, expected_ids: set[str], n_items: int) -> 
 def test_queued_transactions_are_delivered_once_through_a_faulty_link(make_kiosk, proxy, fault):
     kiosk = make_kiosk(url=proxy.url)
     ids = {kiosk.journal.create("evaluation", evaluation(n), person_key=f"P{n % 7}").client_id
-           for n in range(120)}
-    proxy.script(*[fault] * 4)           # the first four uploads all meet the fault
+           for n in range(80)}
+    proxy.script(*[fault] * 4)           # the first four requests all meet the fault
     wait_until_drained(kiosk, kiosk.worker())
     assert proxy.counts[fault] == 4
-    assert_center_holds_exactly(kiosk, ids, 120)
+    assert_center_holds_exactly(kiosk, ids, 80)
 
 
 def test_reply_lost_after_commit_is_replayed_not_duplicated(make_kiosk, proxy):
