@@ -64,7 +64,12 @@ class EscposPrinter(JournaledPrinter, Device):
         parse_transport(transport_uri)  # a bad URI fails at start-up, not at the first customer
 
     def is_usable(self) -> Usability:   # instance-level: depends on the configured transport
-        return type(parse_transport(self.transport_uri)).is_usable()
+        transport = parse_transport(self.transport_uri)
+        usable = type(transport).is_usable()
+        if not usable.ok:
+            return usable
+        missing = transport.missing()
+        return Usability(False, missing) if missing else usable
 
     # ------------------------------------------------------------------ commands (run on the worker)
     def print_document(self, document: Document, *, timeout: Optional[float] = None) -> CommandHandle:

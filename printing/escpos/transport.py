@@ -50,6 +50,10 @@ class Transport:
     def is_usable(cls) -> Usability:
         return Usability(True)
 
+    def missing(self) -> str:
+        """What is missing for this configured transport ('' if nothing we can see without opening it)."""
+        return ""
+
     def open(self, timeout: float) -> None:
         raise NotImplementedError
 
@@ -137,6 +141,11 @@ class SerialTransport(Transport):
             return Usability(False, "pyserial not installed")
         return Usability(True)
 
+    def missing(self) -> str:
+        if self.port.startswith("/") and not os.path.exists(self.port):
+            return f"serial port {self.port} not found"
+        return ""
+
     def open(self, timeout: float) -> None:
         try:
             import serial
@@ -179,6 +188,9 @@ class DeviceNodeTransport(Transport):
         super().__init__(uri)
         self.path = path
         self._fd: Optional[int] = None
+
+    def missing(self) -> str:
+        return "" if os.path.exists(self.path) else f"device node {self.path} not found (printer unplugged or off?)"
 
     def open(self, timeout: float) -> None:
         try:
@@ -294,6 +306,10 @@ class FileTransport(Transport):
         super().__init__(uri)
         self.path = path
         self._fh = None
+
+    def missing(self) -> str:
+        parent = os.path.dirname(self.path) or "."
+        return "" if os.path.isdir(parent) else f"directory {parent} not found"
 
     def open(self, timeout: float) -> None:
         try:

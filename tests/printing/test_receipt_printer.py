@@ -346,3 +346,12 @@ def test_an_idle_printer_reports_paper_out_before_the_next_customer_starts(sim, 
     assert paper_out.wait(10)
     assert printer.status.state.device is DeviceStatus.USER_ERROR
     assert printer.journal.recent() == []     # polling prints nothing and journals nothing
+
+
+def test_the_technician_sees_which_printer_device_node_is_missing(journal):
+    printer = EscposPrinter("usb:///dev/usb/lp9-does-not-exist", journal=journal)
+    try:
+        usable = printer.is_usable()
+    finally:
+        printer.close()
+    assert not usable.ok and "/dev/usb/lp9-does-not-exist not found" in usable.missing
