@@ -24,17 +24,21 @@ Settings load order: profile (--profile or HPF_KIOSK_PROFILE, default 'demo'), t
 (--config or HPF_KIOSK_CONFIG), then environment variables HPF_KIOSK__SECTION__KEY=value."""
 
 
-def common_parser() -> argparse.ArgumentParser:
+def common_parser(for_subcommand: bool = True) -> argparse.ArgumentParser:
+    """--profile/--config, accepted before or after the subcommand. A subcommand's copy must not reset a
+    value given before it, hence SUPPRESS as its default."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--profile", help="shipped profile: demo, village-kiosk, bank-teller")
-    p.add_argument("--config", metavar="FILE", help="TOML file with settings that override the profile")
+    default = argparse.SUPPRESS if for_subcommand else None
+    p.add_argument("--profile", default=default, help="shipped profile: demo, village-kiosk, bank-teller")
+    p.add_argument("--config", default=default, metavar="FILE",
+                   help="TOML file with settings that override the profile")
     return p
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = common_parser()
     parser = argparse.ArgumentParser(
-        prog="hpf-kiosk", parents=[common],
+        prog="hpf-kiosk", parents=[common_parser(for_subcommand=False)],
         description="Housing Provident Fund (住房公积金) self-service kiosk and teller terminal.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
