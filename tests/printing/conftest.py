@@ -102,6 +102,11 @@ def cupsd():
         pytest.skip(f"CUPS not installed: {', '.join(missing)} missing (apt-get install cups)")
     if not Path("/usr/lib/cups/backend/cups-pdf").exists() or not Path(CUPS_PDF_PPD).exists():
         pytest.skip("cups-pdf not installed (apt-get install printer-driver-cups-pdf)")
+    try:
+        import grp
+        grp.getgrnam("lp")
+    except KeyError:
+        pytest.skip("no 'lp' group: cupsd runs its filters as user/group lp")
     if os.geteuid() != 0:
         pytest.skip("a private cupsd needs root here: it runs its filters as user lp and the cups-pdf backend "
                     "(mode 0700) as root")
