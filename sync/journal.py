@@ -126,6 +126,14 @@ class JournalEntry:
     def status_text_zh(self) -> str:
         return status_text_zh(self.state)
 
+    def as_transaction(self) -> TransactionIn:
+        """The exact wire item the worker sends for this entry (same created_at, teller, offline flag), so a
+        flow's immediate POST and a later retry carry the same fingerprint under the same key."""
+        if self.payload is None:
+            raise ValueError("entry was read without its payload")
+        return TransactionIn(client_id=self.client_id, kind=self.kind, created_at=self.created_at,
+                             payload=self.payload, teller_id=self.teller_id, offline=self.offline)
+
 
 @dataclass(frozen=True)
 class HistoryRow:
@@ -358,7 +366,9 @@ class Journal:
                               payload=self.cipher.open(r.payload_enc, r.client_id), teller_id=r.teller_id,
                               offline=bool(r.offline)) for r in rows]
 
-    def mark_sending(self, client_ids: list[str]) -> None:
+    def mark_sending(self, client_ids: list[str], lease_s: float = 120.0) -> None:
+        """queued -> sending. The outbox rows are leased for `lease_s` (longer than any HTTP timeout), so the
+        worker does not pick up an item a flow is sending right now, nor the reverse."""
         if not client_ids:
             return
         now = self.clock()
@@ -369,6 +379,7 @@ class Journal:
                 return
             conn.execute(transactions.update().where(transactions.c.client_id.in_(ids)).values(
                 state=State.SENDING.value, attempts=transactions.c.attempts + 1, updated_at=_iso(now)))
+            conn.execute(outbox.update().where(outbox.c.client_id.in_(ids)).values(next_attempt_at=now + lease_s))
             self._record_many(conn, ids, State.QUEUED.value, State.SENDING.value, _iso(now), None, None,
                               from_states=current)
         self._audit("journal.sending", count=len(ids), client_ids=ids)
@@ -455,6 +466,7 @@ class Journal:
             if ids:
                 conn.execute(transactions.update().where(transactions.c.client_id.in_(ids)).values(
                     state=State.QUEUED.value, updated_at=_iso(now)))
+                conn.execute(outbox.update().where(outbox.c.client_id.in_(ids)).values(next_attempt_at=now))
                 self._record_many(conn, ids, State.SENDING.value, State.QUEUED.value, _iso(now),
                                   "RESUMED_AFTER_RESTART", None)
         if ids:

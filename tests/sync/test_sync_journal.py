@@ -187,3 +187,12 @@ def test_two_writers_never_lose_an_enqueue(tmp_path):
     assert len(set(made)) == 200 and j1.figures().depth == 200
     j1.close()
     j2.close()
+
+
+def test_an_item_a_flow_is_sending_is_not_picked_up_by_the_worker_meanwhile(journal):
+    e = journal.create("withdrawal", {"reason": "02"}, amount_fen=100, teller_id="T001", offline=False)
+    journal.mark_sending([e.client_id])                     # the flow posts it right now
+    assert journal.next_batch(10) == []
+    journal.requeue([e.client_id], 0.0, "CENTER_UNREACHABLE")   # link lost: the worker finishes it
+    wire = journal.next_batch(10)
+    assert wire == [journal.get(e.client_id).as_transaction()] == [e.as_transaction()]
