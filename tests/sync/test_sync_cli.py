@@ -105,3 +105,30 @@ def test_sync_once_with_the_center_unreachable_says_so_and_keeps_the_queue(make_
     kiosk.journal.create("evaluation", evaluation(1))
     rc, out, err = run(capsys, "sync", "run", "--once")
     assert rc == 3 and "still queued 1" in out and err.startswith("CENTER_UNREACHABLE: 暂时无法连接公积金中心")
+
+
+def test_the_sync_process_delivers_in_the_background_alone_and_stops_on_sigterm(make_kiosk):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    kiosk = make_kiosk()
+    env = {**os.environ, **kiosk.env}
+    cmd = [sys.executable, "-m", "kiosk.cli.main", "sync", "run"]
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(cmd + ["--no-stagger"], env=env, cwd=repo, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "sync worker running" in proc.stdout.readline()
+        ids = {kiosk.journal.create("evaluation", evaluation(n)).client_id for n in range(20)}
+        deadline = time.monotonic() + 60                 # guards against a hang only
+        while kiosk.journal.figures().depth and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kiosk.center_accepted() == ids
+        second = subprocess.run(cmd + ["--once"], env=env, cwd=repo, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 6 and second.stderr.startswith("SYNC_WORKER_BUSY")
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
