@@ -170,6 +170,7 @@ class ServiceFlow(Flow):
         self.card: Optional[BankCard] = None
         self._on_card: Optional[Callable[[BankCard], None]] = None
         self._task: Optional[Task] = None
+        self.mode = ""                                # online | queue | local, decided at start()
 
     # --- what screens and tests call -------------------------------------------------------------------
     def start(self) -> None:
@@ -462,8 +463,11 @@ class ServiceFlow(Flow):
     # --- printing ---------------------------------------------------------------------------------------
     def _receipt(self, item_zh: str, *, serial: str, status_line: str, fields=(), amounts=(), notes=(),
                  client_id: str = "", qr: str = ""):
+        from kiosk.domain.masking import mask_text
         from printing.documents import AmountLine, Receipt
         doc = self.identity.document if self.identity else None
+        fields = [(k, mask_text(str(v))) for k, v in fields]
+        notes = [mask_text(n) for n in notes]
         return Receipt.create(name=doc.name if doc else "", id_number=doc.id_number if doc else "",
                               center_name=self.ctx.center_name, terminal_id=self.ctx.terminal_id,
                               issued_at=datetime.now(timezone.utc), serial_no=serial,
