@@ -115,21 +115,9 @@ class CenterPort(Protocol):
 
     def upload_batch(self, items: list[TransactionIn]) -> list[ItemResult]: ...
 
-    def submit(self, item: TransactionIn) -> ItemResult:
-        """One transaction, one POST (Idempotency-Key = client id). Accepted or refused -> ItemResult."""
-        body = item.model_dump_json().encode("utf-8")
-        resp = self._request("POST", "/transactions", body, idempotency_key=item.client_id, ok=(200, 201, 422))
-        return self._item_result(item.client_id, resp)
+    def submit(self, item: TransactionIn) -> ItemResult: ...
 
-    def transaction_status(self, client_id: str) -> Optional[ItemResult]:
-        """The center's stored answer for a client id, or None if it never received it."""
-        try:
-            resp = self._request("GET", f"/transactions/{client_id}", ok=(200, 422))
-        except CenterRefused as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return self._item_result(client_id, resp)
+    def transaction_status(self, client_id: str) -> Optional[ItemResult]: ...
 
     def reconcile(self, day: date) -> ReconcileReport: ...
 
@@ -192,16 +180,13 @@ class HttpCenterClient:
     def submit(self, item: TransactionIn) -> ItemResult:
         """One transaction, one POST (Idempotency-Key = client id). Accepted or refused -> ItemResult."""
         body = item.model_dump_json().encode("utf-8")
-        try:
-            resp = self._request("POST", "/transactions", body, idempotency_key=item.client_id)
-        except CenterRefused as exc:
-            return ItemResult(client_id=item.client_id, outcome=ItemOutcome.REJECTED, http_status=exc.status,
-                              code=exc.code, message=exc.message_zh)
+        resp = self._request("POST", "/transactions", body, idempotency_key=item.client_id, ok=(200, 201, 422))
         return self._item_result(item.client_id, resp)
 
     def transaction_status(self, client_id: str) -> Optional[ItemResult]:
+        """The center's stored answer for a client id, or None if it never received it."""
         try:
-            resp = self._request("GET", f"/transactions/{client_id}")
+            resp = self._request("GET", f"/transactions/{client_id}", ok=(200, 422))
         except CenterRefused as exc:
             if exc.status == 404:
                 return None
