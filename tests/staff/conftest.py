@@ -1,0 +1,99 @@
+"""Fixtures for teller and technician mode: the real reference center (embedded uvicorn on a free loopback
+port, a fresh copy of one seeded database per test, stopped at the end of the test), a bank-teller terminal
+enrolled with it (its own data and log dirs under tmp_path), its journal and audit log. No Qt."""
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from center.embedded import start_center
+from config import load_settings
+from kiosk.audit import AuditLog
+from kiosk.staff.center import StaffCenterClient
+from kiosk.staff.teller import TellerMode
+from sync.client import TerminalCredentials, credentials_file
+from sync.journal import Journal
+
+_serial = itertools.count(1)
+
+
+
+@pytest.fixture(scope="session")
+def center_template(tmp_path_factory):
+    d = tmp_path_factory.mktemp("center-template")
+    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, persons=5)
+    c.stop()
+    return d
+
+
+@pytest.fixture
+def center(center_template, tmp_path):
+    d = tmp_path / "center"
+    d.mkdir()
+    for f in center_template.iterdir():
+        if f.is_file():
+            shutil.copy(f, d / f.name)
+    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, seed=False)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def terminal_env(tmp_path, center_url: str, terminal_id: str) -> dict:
+    return {"HPF_KIOSK__PATHS__DATA_DIR": str(tmp_path / "data"), "HPF_KIOSK__PATHS__LOG_DIR": str(tmp_path / "log"),
+            "HPF_KIOSK__TERMINAL__ID": terminal_id, "HPF_KIOSK__CENTER__URL": center_url,
+            "HPF_KIOSK__CENTER__CONNECT_TIMEOUT_S": "2", "HPF_KIOSK__CENTER__READ_TIMEOUT_S": "10"}
+
+
+class FakeClock:
+    """Wall clock the test moves by hand (idle sign-out without waiting)."""
+
+    def __init__(self, t: float = 1_900_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, s: float) -> None:
+        self.t += s
+
+
+@dataclass
+class Counter:
+    settings: object
+    client: StaffCenterClient
+    journal: Journal
+    audit: AuditLog
+    mode: TellerMode
+    clock: FakeClock
+    center: object
+
+    def actions(self) -> list:
+        return [(r.actor, r.action, r.result, r.details) for r in self.audit.tail(1000)]
+
+
+@pytest.fixture
+def counter(center, tmp_path):
+    """A bank counter terminal (bank-teller profile, sim-free: the teller core needs no devices)."""
+    terminal_id = f"QZB{os.getpid() % 1000:03d}-{next(_serial):04d}"
+    settings = load_settings(profile="bank-teller", env=terminal_env(tmp_path, center.url, terminal_id))
+    secret = center.enroll(terminal_id, channel="bank_counter")
+    creds = TerminalCredentials(terminal_id, secret)
+    creds.save(credentials_file(settings))
+    client = StaffCenterClient(center.url, creds, connect_timeout_s=2, read_timeout_s=10)
+    audit = AuditLog.open(settings)
+    journal = Journal.open(settings, audit=audit.sink("journal"))
+    clock = FakeClock()
+    mode = TellerMode(settings, client, journal, audit, clock=clock)
+    c = Counter(settings, client, journal, audit, mode, clock, center)
+    try:
+        yield c
+    finally:
+        client.close()
+        journal.close()
+        audit.close()
