@@ -35,7 +35,8 @@ def run() -> list[dict]:
                               f"p95 {p95:.3f} ms, {len(render_receipt(receipt, width))} bytes"))
     raster_med, _ = _median_ms(lambda: render_receipt(receipt, 58, "basic-raster-qr"), 50)
     figures.append(figure("receipt render 58 mm, raster QR profile (median)", round(raster_med, 3), "ms", "< 5 ms",
-                          raster_med < 5, "QR drawn by the qrcode library and packed as GS v 0"))
+                          raster_med < 5, "printers without GS ( k only: QR encoded in Python (qrcode, scored best "
+                          "mask) and packed as GS v 0; the default profiles send native QR"))
     data = render_receipt(receipt, 80)
     dec_med, _ = _median_ms(lambda: decode(data), 100)
     figures.append(figure("receipt decode 80 mm (median)", round(dec_med, 3), "ms", note="golden tests / simulator"))

@@ -15,8 +15,6 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -123,12 +121,39 @@ class Seal(Flowable):
         c.restoreState()
 
 
-def qr_drawing(payload: str, size: float = 30 * mm) -> Drawing:
-    widget = QrCodeWidget(payload, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    return drawing
+class QrFlowable(Flowable):
+    """The QR code drawn straight on the canvas, one rectangle per run of dark modules (reportlab's QR widget
+    builds a shape object per module, which alone took most of the certificate's render time)."""
+
+    def __init__(self, payload: str, size: float = 30 * mm, ecc: str = "M"):
+        super().__init__()
+        from printing.escpos.render import qr_matrix
+        self.matrix = qr_matrix(payload, ecc)
+        self.width = self.height = size
+
+    def draw(self) -> None:
+        c = self.canv
+        n = len(self.matrix)
+        m = self.width / n
+        c.saveState()
+        c.setFillColor(colors.black)
+        path = c.beginPath()
+        for y, row in enumerate(self.matrix):
+            x = 0
+            while x < n:
+                if row[x]:
+                    start = x
+                    while x < n and row[x]:
+                        x += 1
+                    path.rect(start * m, self.height - (y + 1) * m, (x - start) * m, m)
+                else:
+                    x += 1
+        c.drawPath(path, stroke=0, fill=1)
+        c.restoreState()
+
+
+def qr_drawing(payload: str, size: float = 30 * mm) -> QrFlowable:
+    return QrFlowable(payload, size)
 
 
 def _grid(rows, col_widths, spans=()) -> Table:

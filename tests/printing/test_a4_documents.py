@@ -253,3 +253,14 @@ def test_a_network_printer_that_never_answers_times_out_and_the_job_is_canceled_
     finally:
         printer.close()
         cupsd.run("/usr/sbin/lpadmin", "-x", queue)
+
+
+@needs_poppler
+def test_the_certificate_qr_scans_to_the_verification_page(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    pdf = tmp_path / "cert.pdf"
+    pdf.write_bytes(render_pdf(sample_deposit_certificate()))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    payload, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imread(str(tmp_path / "page.png")))
+    assert payload == "https://gjj.example.gov.cn/verify?code=8K3F-Q7PD-2M9X"

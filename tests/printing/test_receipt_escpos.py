@@ -234,3 +234,13 @@ def test_an_80mm_printer_with_a_512_dot_head_gets_42_columns():
     job = decode(render_receipt(sample_receipt(), 80, "gb18030-512dots"))
     assert job.widest() == 42
     assert "受理编号：" in job.texts and job.qr_payloads == [QR]
+
+
+def test_the_raster_qr_on_paper_scans_to_the_progress_page():
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+    (raster,) = decode(render_receipt(sample_receipt(), 58, "basic-raster-qr")).rasters
+    dots = np.array([[0 if raster.dot(x, y) else 255 for x in range(raster.width_dots)]
+                     for y in range(raster.height_dots)], dtype=np.uint8)
+    payload, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.cvtColor(dots, cv2.COLOR_GRAY2BGR))
+    assert payload == QR
