@@ -210,6 +210,12 @@ class Journal:
         client_id = new_client_id()
         now = self.clock()
         stamp = _iso(now)
+        try:   # refuse now what could never be sent later (kind too long, payload not JSON ...)
+            TransactionIn(client_id=client_id, kind=kind, created_at=_dt(stamp), payload=payload,
+                          teller_id=teller_id, offline=bool(offline))
+        except ValueError as exc:
+            raise JournalError("JOURNAL_INVALID_ITEM", "业务信息不完整，无法受理。",
+                               f"transaction cannot be journaled: {exc}") from None
         state = State.DRAFT if draft else State.QUEUED
         tag = self.cipher.person_tag(person_key)
         sealed = self.cipher.seal(payload, client_id)
@@ -362,9 +368,32 @@ class Journal:
              .order_by(o.c.seq).limit(limit))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-        return [TransactionIn(client_id=r.client_id, kind=r.kind, created_at=_dt(r.created_at),
-                              payload=self.cipher.open(r.payload_enc, r.client_id), teller_id=r.teller_id,
-                              offline=bool(r.offline)) for r in rows]
+        out, poisoned = [], []
+        for r in rows:
+            try:
+                out.append(TransactionIn(client_id=r.client_id, kind=r.kind, created_at=_dt(r.created_at),
+                                         payload=self.cipher.open(r.payload_enc, r.client_id),
+                                         teller_id=r.teller_id, offline=bool(r.offline)))
+            except Exception as exc:     # one unreadable row must not block the whole queue
+                log.error("journal row %s cannot be sent (%s); moved to needs_review", r.client_id, exc)
+                poisoned.append(r.client_id)
+        if poisoned:
+            self._set_review(poisoned, "JOURNAL_ROW_UNREADABLE")
+        return out
+
+    def _set_review(self, client_ids: list[str], code: str) -> None:
+        stamp = _iso(self.clock())
+        with self._writer.begin() as conn:
+            current = self._pending(conn, client_ids)
+            ids = [c for c in client_ids if c in current]
+            if not ids:
+                return
+            conn.execute(transactions.update().where(transactions.c.client_id.in_(ids)).values(
+                state=State.NEEDS_REVIEW.value, updated_at=stamp, last_code=code,
+                last_message="本地记录无法读取，请工作人员核对。"))
+            conn.execute(outbox.delete().where(outbox.c.client_id.in_(ids)))
+            self._record_many(conn, ids, None, State.NEEDS_REVIEW.value, stamp, code, None, from_states=current)
+        self._audit("journal.needs_review", count=len(ids), code=code, client_ids=ids)
 
     def mark_sending(self, client_ids: list[str], lease_s: float = 120.0) -> None:
         """queued -> sending. The outbox rows are leased for `lease_s` (longer than any HTTP timeout), so the

@@ -196,3 +196,20 @@ def test_an_item_a_flow_is_sending_is_not_picked_up_by_the_worker_meanwhile(jour
     journal.requeue([e.client_id], 0.0, "CENTER_UNREACHABLE")   # link lost: the worker finishes it
     wire = journal.next_batch(10)
     assert wire == [journal.get(e.client_id).as_transaction()] == [e.as_transaction()]
+
+
+def test_an_unreadable_row_goes_to_review_instead_of_blocking_the_queue(journal):
+    bad = journal.create("withdrawal", {"n": 1}).client_id
+    good = journal.create("withdrawal", {"n": 2}).client_id
+    with journal.engine.begin() as conn:                    # e.g. a restored row sealed under another key
+        conn.execute(sa.text("UPDATE transactions SET payload_enc = :p WHERE client_id = :c"),
+                     {"p": b"\x01" + b"\x00" * 40, "c": bad})
+    assert [t.client_id for t in journal.next_batch(10)] == [good]
+    assert journal.get(bad, with_payload=False).state == State.NEEDS_REVIEW
+    assert journal.get(bad, with_payload=False).last_code == "JOURNAL_ROW_UNREADABLE"
+
+
+def test_an_item_that_could_never_be_sent_is_refused_at_once(journal):
+    with pytest.raises(JournalError) as exc:
+        journal.create("x" * 65, {"n": 1})
+    assert exc.value.code == "JOURNAL_INVALID_ITEM" and journal.figures().depth == 0
