@@ -26,8 +26,34 @@ def display_problem() -> Optional[str]:
     return None
 
 
+def none_refcount_leak() -> int:
+    """References to None lost per 100 void Qt calls. PySide6-Essentials 6.12.0 on Python 3.11 loses one per
+    call (None is not immortal before 3.12), so a kiosk that runs for hours dies with "deallocating None"."""
+    if sys.version_info >= (3, 12):
+        return 0
+    from PySide6.QtCore import QObject
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(100):
+        probe.setObjectName("probe")
+    return max(0, before - sys.getrefcount(None))
+
+
+def _guard_against_none_leak() -> None:
+    leak = none_refcount_leak()
+    if leak >= 50:
+        import ctypes
+
+        import PySide6
+        log.error("PySide6 %s loses a reference to None on every call (%d/100); install PySide6-Essentials<6.12 "
+                  "(setup.cfg pins it). Making None immortal for this process so the kiosk does not crash.",
+                  PySide6.__version__, leak)
+        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40    # what Python 3.12 does for every process
+
+
 def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    _guard_against_none_leak()
     if os.path.exists(theme.FONT_FILE):
         QFontDatabase.addApplicationFont(theme.FONT_FILE)
     else:

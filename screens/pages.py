@@ -44,6 +44,8 @@ class HomePage(Page):
         super().__init__(shell)
         self.page_index = 0
         self.tile_buttons: dict[str, object] = {}
+        self._shown = None
+        self._layout_care: bool | None = None
         v = QVBoxLayout(self)
         v.setContentsMargins(32, 20, 32, 20)
         self.title = label(role="title")
@@ -60,13 +62,20 @@ class HomePage(Page):
         nav.addWidget(self.page_label, 1)
         nav.addWidget(self.next_btn)
         v.addLayout(nav)
+        from kiosk.flows.home import TILES_PER_PAGE
+        self._pool = []
+        for _ in range(TILES_PER_PAGE):
+            b = button("", "tile")
+            b.clicked.connect(lambda *_, b=b: self.shell.open_item(b.tile))
+            b.hide()
+            self._pool.append(b)
         self.rebuild()
 
     def retranslate(self) -> None:
         self.title.setText(_("您好，请选择要办理的业务"))
         self.prev_btn.setText(_("上一页"))
         self.next_btn.setText(_("下一页"))
-        self.rebuild()
+        self.rebuild(force=True)
 
     def prev_page(self) -> None:
         self.page_index = max(0, self.page_index - 1)
@@ -85,26 +94,36 @@ class HomePage(Page):
                 return self.tile_buttons.get(code)
         return None
 
-    def rebuild(self) -> None:
-        care = self.terminal.care_mode
+    def rebuild(self, force: bool = False) -> None:
+        """Show the current page of tiles. A fixed pool of buttons is relabelled, never re-created, so a
+        screen change costs a few setText calls, not widget construction and style polishing."""
+        care, lang = self.terminal.care_mode, self.lang
         all_pages = tile_pages(self.terminal.tiles(), care)
         self.page_index = min(self.page_index, len(all_pages) - 1)
-        while self.grid.count():
-            w = self.grid.takeAt(0).widget()
-            if w:
-                w.hide()
-                w.setParent(None)
-                w.deleteLater()
-        self.tile_buttons = {}
+        tiles = all_pages[self.page_index]
+        key = (tuple(tiles), care, lang, self.page_index, len(all_pages))
+        if key == self._shown and not force:
+            return
+        self._shown = key
         cols = 2 if care else 4
-        for i, tile in enumerate(all_pages[self.page_index]):
-            text = tile.name(self.lang)
-            if tile.note(self.lang):
-                text += "\n" + tile.note(self.lang)
-            b = button(text, "tile", lambda t=tile: self.shell.open_item(t), name=f"tile_{tile.code}")
+        if care != self._layout_care:
+            self._layout_care = care
+            for i, b in enumerate(self._pool):
+                self.grid.removeWidget(b)
+                self.grid.addWidget(b, i // cols, i % cols)
+        self.tile_buttons = {}
+        for i, b in enumerate(self._pool):
+            tile = tiles[i] if i < len(tiles) else None
+            b.setVisible(tile is not None)
+            if tile is None:
+                continue
+            text = tile.name(lang)
+            if tile.note(lang):
+                text += "\n" + tile.note(lang)
+            b.setText(text)
+            b.setObjectName(f"tile_{tile.code}")
             b.setEnabled(tile.available)
-            b.setSizePolicy(b.sizePolicy().horizontalPolicy(), b.sizePolicy().verticalPolicy())
-            self.grid.addWidget(b, i // cols, i % cols)
+            b.tile = tile
             self.tile_buttons[tile.code] = b
         multi = len(all_pages) > 1
         self.prev_btn.setVisible(multi)

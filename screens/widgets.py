@@ -48,20 +48,20 @@ class KeyPad(QWidget):
         self.set_layout(list("1234567890"))
 
     def set_layout(self, digits: list[str]) -> None:
-        for k in self.keys:
-            self._grid.removeWidget(k)
-            k.hide()
-            k.setParent(None)
-            k.deleteLater()
-        self.keys = []
-        positions = [(r, c) for r in range(3) for c in range(3)] + [(3, 1)]
-        for d, (r, c) in zip(digits, positions):
-            k = button(d, "key", name=f"key_{d}")
-            k.clicked.connect(lambda *_, d=d: self.digit.emit(d))
-            self._grid.addWidget(k, r, c)
-            self.keys.append(k)
-        self._grid.addWidget(self.clear_key, 3, 0)
-        self._grid.addWidget(self.back_key, 3, 2)
+        """Digits in reading order (scrambled for the password). The ten keys are made once and relabelled:
+        a key sends whatever digit it shows when pressed."""
+        if not self.keys:
+            positions = [(r, c) for r in range(3) for c in range(3)] + [(3, 1)]
+            for r, c in positions:
+                k = button("", "key")
+                k.clicked.connect(lambda *_, k=k: self.digit.emit(k.text()))
+                self._grid.addWidget(k, r, c)
+                self.keys.append(k)
+            self._grid.addWidget(self.clear_key, 3, 0)
+            self._grid.addWidget(self.back_key, 3, 2)
+        for k, d in zip(self.keys, digits):
+            k.setText(d)
+            k.setObjectName(f"key_{d}")
 
     def key(self, d: str) -> QPushButton:
         return next(k for k in self.keys if k.text() == d)

@@ -160,3 +160,10 @@ def test_every_screen_text_has_an_english_translation_and_the_qm_builds(tmp_path
     qm = tmp_path / "hpf_en.qm"
     subprocess.run([tool, "-silent", str(ROOT / "screens" / "i18n" / "hpf_en.ts"), "-qm", str(qm)], check=True)
     assert qm.stat().st_size > 1000
+
+
+def test_the_installed_qt_keeps_references_to_none(qapp):
+    # PySide6-Essentials 6.12.0 on Python 3.11 drops one reference to None per void call: a long-running
+    # kiosk would abort with "deallocating None". setup.cfg pins <6.12; this catches a regression.
+    from screens.app import none_refcount_leak
+    assert none_refcount_leak() == 0
