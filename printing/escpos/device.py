@@ -196,7 +196,9 @@ class EscposPrinter(JournaledPrinter, Device):
                     self._fail(job_id, p.completion, p.error_code, f"not printed: {p.description}", p.message_zh)
                 token.check()
                 transport.write(data, min(self.io_timeout_s, token.remaining or self.io_timeout_s))
-                fenced = wait_printed(transport, self._fence_timeout(data, token)) if self.profile.print_fence else None
+                # a printer that did not answer DLE EOT will not answer GS r either: do not wait for it twice
+                fence = self.profile.print_fence and before is not None
+                fenced = wait_printed(transport, self._fence_timeout(data, token)) if fence else None
                 after = read_status(transport, self._status_timeout(token))
             except TransportError as exc:
                 self.status.update(device=DeviceStatus.OFFLINE, detail=str(exc))
