@@ -97,3 +97,59 @@ def counter(center, tmp_path):
         client.close()
         journal.close()
         audit.close()
+
+
+@pytest.fixture(scope="session")
+def pin_hash():
+    from kiosk.staff.pin import hash_pin
+    return hash_pin("246810")
+
+
+@dataclass
+class Site:
+    """A terminal on site: its settings file (what the technician edits), settings, audit log."""
+    config_file: object
+    settings: object
+    audit: AuditLog
+    clock: FakeClock
+    tmp: object
+
+    def reload(self):
+        self.settings = load_settings(file=self.config_file, env={})
+        return self.settings
+
+    def technician(self, **kw):
+        from kiosk.staff.technician import TechnicianMode
+        return TechnicianMode(self.settings, self.audit, config_file=self.config_file, clock=self.clock, **kw)
+
+    def actions(self) -> list:
+        return [(r.actor, r.action, r.target, r.result, r.details) for r in self.audit.tail(1000)]
+
+
+@pytest.fixture
+def site(tmp_path, pin_hash):
+    """A demo-profile terminal whose settings come from a TOML file with a technician PIN set."""
+    cfg = tmp_path / "kiosk.toml"
+    terminal_id = f"TECH{os.getpid() % 1000:03d}-{next(_serial):04d}"
+    cfg.write_text(f'''profile = "demo"
+[terminal]
+id = "{terminal_id}"
+[center]
+url = "http://127.0.0.1:9"
+connect_timeout_s = 2.0
+read_timeout_s = 10.0
+[paths]
+data_dir = "{tmp_path / 'data'}"
+log_dir = "{tmp_path / 'log'}"
+[security]
+technician_pin_hash = "{pin_hash}"
+max_pin_attempts = 3
+lockout_s = 600
+''', encoding="utf-8")
+    settings = load_settings(file=cfg, env={})
+    audit = AuditLog.open(settings)
+    s = Site(cfg, settings, audit, FakeClock(), tmp_path)
+    try:
+        yield s
+    finally:
+        audit.close()

@@ -1,0 +1,95 @@
+"""Remote commands from the center, applied on the next sync.
+
+The center's catalog carries item switches, announcements and `commands` (e.g. {"kind": "upload_logs"} after
+an operator's log-upload request); the heartbeat reply carries the same commands. `RemoteCommands.apply`
+takes the cached catalog (sync.downward.CatalogCache) and:
+  - records item switches and announcements once per catalog version (the kiosk and the teller screens read
+    them from the catalog itself; this makes the change visible in the audit log),
+  - performs the log upload: the masked log bundle POSTed to /v1/terminals/logs, which also clears the
+    request at the center (so the next catalog no longer asks).
+Every step leaves an audit record (actor "center")."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from kiosk.staff.errors import from_center
+from kiosk.staff.logexport import masked_bundle
+from sync.client import CenterError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RemoteReport:
+    catalog_version: str = ""
+    disabled_items: list[str] = field(default_factory=list)
+    announcements: list[str] = field(default_factory=list)
+    logs_uploaded: Optional[dict] = None
+    errors: list[dict] = field(default_factory=list)
+    new_version: bool = False
+
+    def view(self) -> dict:
+        return dict(self.__dict__)
+
+
+class RemoteCommands:
+    def __init__(self, settings, port, audit):
+        self.settings = settings
+        self.port = port
+        self.audit = audit
+        self.state_file = Path(settings.paths.data_dir) / "remote-commands.json"
+
+    def _last_version(self) -> str:
+        try:
+            return json.loads(self.state_file.read_text()).get("applied_version", "")
+        except (OSError, ValueError):
+            return ""
+
+    def _remember(self, version: str) -> None:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
+        with open(tmp, "w") as fh:
+            json.dump({"applied_version": version}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.state_file)
+
+    def apply(self, catalog, extra_commands: list[dict] | None = None) -> RemoteReport:
+        """`catalog`: sync.protocol.Catalog (cached); `extra_commands`: e.g. the heartbeat reply's commands."""
+        rep = RemoteReport(catalog_version=catalog.version)
+        rep.disabled_items = sorted(i.code for i in catalog.items if not i.enabled)
+        rep.announcements = [a.id for a in catalog.announcements]
+        if catalog.version != self._last_version():
+            rep.new_version = True
+            self.audit.append("center", "remote.catalog_applied", target=f"catalog:{catalog.version}",
+                              details={"disabled_items": rep.disabled_items, "announcements": rep.announcements})
+        kinds = {str(c.get("kind")) for c in [*catalog.commands, *(extra_commands or [])] if isinstance(c, dict)}
+        if "upload_logs" in kinds:
+            self._upload_logs(rep)
+        for k in sorted(kinds - {"upload_logs"}):
+            self.audit.append("center", "remote.command", target=k, result="unsupported")
+            log.warning("remote command %r is not known to this terminal; ignored", k)
+        if rep.new_version and not rep.errors:
+            self._remember(catalog.version)
+        return rep
+
+    def _upload_logs(self, rep: RemoteReport) -> None:
+        data = masked_bundle(self.settings)
+        try:
+            answer = self.port.upload_logs(data)
+        except CenterError as exc:
+            err = from_center(exc)
+            rep.errors.append(err.as_dict())
+            self.audit.append("center", "remote.upload_logs", result=f"failed:{err.code}",
+                              details={"bytes": len(data)})
+            log.warning("log upload requested by the center failed: %s %s (retried on the next sync)",
+                        err.code, err.detail)
+            return
+        rep.logs_uploaded = {"bytes": len(data), "stored": answer.get("stored", "")}
+        self.audit.append("center", "remote.upload_logs", details=rep.logs_uploaded)
+        log.info("uploaded %d bytes of masked logs at the center's request", len(data))
