@@ -94,3 +94,13 @@ def test_a_reply_lost_or_timed_out_after_the_center_booked_it_is_settled_once_by
     # booked exactly once: after a lost reply the center had it and replays; after a black hole it never had it
     assert before - after == 70000
     client.close()
+
+
+def test_a_query_whose_reply_never_comes_ends_with_the_offline_message_not_a_hang(kiosk, proxy):
+    _through(kiosk, proxy)
+    proxy.script(Fault.BLACK_HOLE)
+    flow = flow_for("query", kiosk.ctx, identity(ZHANG, level=2))
+    flow.start()
+    kiosk.settle(flow)
+    assert flow.state is Svc.FAILED and flow.message.code == "CENTER_OFFLINE"
+    assert "网络" in flow.message.zh

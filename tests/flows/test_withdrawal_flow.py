@@ -158,3 +158,35 @@ def test_paper_running_out_during_the_receipt_is_reprinted_as_a_copy(kiosk):
     assert flow.state is Svc.DONE
     job = kiosk.printer_sim.wait_for_jobs(1)[-1]
     assert "补打" in job.text and "300.00" in job.text
+
+
+def test_a_queued_withdrawal_the_center_refuses_on_arrival_is_recorded_with_its_reason(kiosk):
+    flow = start(kiosk, LIU)                          # frozen account: the center will say no
+    kiosk.offline()
+    rent(flow, kiosk)
+    flow.enter_amount("500")
+    kiosk.devices.cardreader.insert(LIU)
+    kiosk.settle(flow)
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE and flow.outcome.queued     # the terminal took it within its limits
+    kiosk.online()
+    report = kiosk.drain()
+    assert report.rejected == 1 and report.accepted == 0
+    entry = kiosk.journal.get(flow.outcome.client_id)
+    assert entry.state.value == "rejected" and entry.last_code.startswith("WD_") and entry.last_message
+    assert entry.status_text_zh == "中心未受理"
+
+
+def test_cancel_while_waiting_for_the_card_stops_the_read_and_journals_nothing(kiosk):
+    flow = start(kiosk, ZHANG)
+    rent(flow, kiosk)
+    flow.enter_amount("100")
+    assert flow.state is Svc.READ_CARD and flow.busy == "read_card"
+    flow.cancel()
+    assert flow.state is Svc.CANCELED and not flow.busy
+    kiosk.devices.cardreader.insert(ZHANG)            # a late card changes nothing
+    kiosk.tasks.process(wait=0.2)
+    assert flow.state is Svc.CANCELED and kiosk.journal.figures().depth == 0
+    flow.wipe()
+    assert flow.view()["identity"] is None

@@ -200,7 +200,7 @@ class ServiceFlow(Flow):
 
     def finish(self) -> None:
         """The resident is done looking (SHOW/INPUT items with nothing to submit)."""
-        if self.state in (Svc.SHOW, Svc.INPUT, Svc.CONFIRM, Svc.PRINT_FAILED):
+        if self.state in (Svc.SHOW, Svc.INPUT, Svc.PRINT_FAILED):
             self._stop_task()
             self._go(Svc.DONE)
 

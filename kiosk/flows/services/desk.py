@@ -101,9 +101,12 @@ class TransactionDesk:
             log.warning("%s %s: link lost while sending (%s); left queued for the sync worker", kind, cid, exc)
             return TxOutcome(cid, "queued", "SENT_UNCONFIRMED", QUEUED_TEXT, offline=True)
         except PortError as exc:
+            # the terminal itself was not trusted (signature, clock, disabled): the center did nothing; the
+            # item stays journaled and the sync worker raises the technician alarm and delivers it once fixed
             self.journal.requeue([cid], 5.0, exc.code, exc.message_zh)
             self.wake()
-            raise
+            log.error("%s %s: center refused the terminal (%s); left queued", kind, cid, exc.code)
+            return TxOutcome(cid, "queued", exc.code, QUEUED_TEXT, offline=False)
         grouped = self.journal.apply_results([result])
         state = next((s for s, rs in grouped.items() if rs), None)
         if state is None:                     # the worker got there first: read what the journal holds
