@@ -127,8 +127,11 @@ class QrFlowable(Flowable):
 
     def __init__(self, payload: str, size: float = 30 * mm, ecc: str = "M"):
         super().__init__()
-        from printing.escpos.render import qr_matrix
-        self.matrix = qr_matrix(payload, ecc)
+        from printing.escpos.render import RenderError, qr_matrix
+        try:
+            self.matrix = qr_matrix(payload, ecc)
+        except RenderError as exc:
+            raise PdfError(exc.code, exc.message_zh, str(exc)) from exc
         self.width = self.height = size
 
     def draw(self) -> None:

@@ -234,23 +234,15 @@ def native_qr(data: bytes, size: int, ecc: str = "M") -> bytes:
     ))
 
 
-def qr_matrix(payload: str, ecc: str = "M", mask_pattern: Optional[int] = None) -> list[list[bool]]:
-    """The QR symbol with a 4-module quiet zone (qrcode library).
-
-    The mask is the library's scored best. A fixed mask would be ~6x faster, and any mask is valid per
-    ISO/IEC 18004, but with a fixed mask some payloads did not scan (OpenCV's detector: 27/30 for mask 4),
-    so readability wins over the raster profile's render time."""
-    import qrcode
-    from qrcode import constants
-    level = {"L": constants.ERROR_CORRECT_L, "M": constants.ERROR_CORRECT_M,
-             "Q": constants.ERROR_CORRECT_Q, "H": constants.ERROR_CORRECT_H}[ecc]
-    data = payload.encode("utf-8")
-    # at ECC M the version comes from the byte-mode capacity table, which spares the library's search
-    version = qr_version_for(len(data)) if ecc == "M" else None
-    qr = qrcode.QRCode(version=version, error_correction=level, border=4, mask_pattern=mask_pattern)
-    qr.add_data(data, optimize=0)
-    qr.make(fit=version is None)
-    return qr.get_matrix()
+def qr_matrix(payload: str, ecc: str = "M") -> list[list[bool]]:
+    """The QR symbol with a 4-module quiet zone (printing.escpos.qr: qrcode's encoder, numpy mask scoring)."""
+    from printing.escpos.qr import qr_matrix as build
+    n_bytes = len(payload.encode("utf-8"))
+    try:
+        # at ECC M the version comes from the byte-mode capacity table, which spares the library's search
+        return build(payload, ecc, version=qr_version_for(n_bytes) if ecc == "M" else None)
+    except Exception as exc:   # the encoder has failed on odd payloads (qrcode 8.2: glog(0) for '0' * 600)
+        raise RenderError("QR_ENCODE", "二维码生成失败", f"QR encoder failed on a {n_bytes}-byte payload: {exc!r}") from exc
 
 
 def raster_qr(payload: str, size: int, ecc: str = "M") -> bytes:

@@ -244,3 +244,30 @@ def test_the_raster_qr_on_paper_scans_to_the_progress_page():
                      for y in range(raster.height_dots)], dtype=np.uint8)
     payload, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.cvtColor(dots, cv2.COLOR_GRAY2BGR))
     assert payload == QR
+
+
+@pytest.mark.parametrize("payload", [QR, "x", "住房公积金" * 20, "https://gjj.example.gov.cn/verify?code=8K3F-Q7PD-2M9X",
+                                     "0123456789" * 60])
+def test_fast_mask_choice_lays_out_the_same_symbols_and_picks_the_same_mask_as_the_qrcode_library(payload):
+    import numpy as np
+    import qrcode
+    from qrcode import constants
+    from printing.escpos.qr import _ScoredMaskQR
+    ours = _ScoredMaskQR(error_correction=constants.ERROR_CORRECT_M)
+    ours.add_data(payload.encode(), optimize=0)
+    ours.best_fit()
+    chosen = ours.best_mask_pattern()
+    lib = qrcode.QRCode(version=ours.version, error_correction=constants.ERROR_CORRECT_M)
+    lib.add_data(payload.encode(), optimize=0)
+    for k in range(8):
+        lib.makeImpl(True, k)
+        assert (np.array(lib.modules, dtype=bool) == ours.candidates[k]).all()
+    assert chosen == lib.best_mask_pattern()
+
+
+def test_a_qr_payload_the_encoder_chokes_on_is_a_clear_render_error(monkeypatch):
+    import printing.escpos.qr as qr
+    monkeypatch.setattr(qr, "qr_matrix", lambda *a, **k: (_ for _ in ()).throw(ValueError("glog(0)")))
+    with pytest.raises(RenderError) as exc:
+        render_receipt(sample_receipt(), 58, "basic-raster-qr")
+    assert exc.value.code == "QR_ENCODE" and exc.value.message_zh == "二维码生成失败"
