@@ -72,6 +72,7 @@ class Counter:
     mode: TellerMode
     clock: FakeClock
     center: object
+    env: dict
 
     def actions(self) -> list:
         return [(r.actor, r.action, r.result, r.details) for r in self.audit.tail(1000)]
@@ -81,7 +82,8 @@ class Counter:
 def counter(center, tmp_path):
     """A bank counter terminal (bank-teller profile, sim-free: the teller core needs no devices)."""
     terminal_id = f"QZB{os.getpid() % 1000:03d}-{next(_serial):04d}"
-    settings = load_settings(profile="bank-teller", env=terminal_env(tmp_path, center.url, terminal_id))
+    env = terminal_env(tmp_path, center.url, terminal_id)
+    settings = load_settings(profile="bank-teller", env=env)
     secret = center.enroll(terminal_id, channel="bank_counter")
     creds = TerminalCredentials(terminal_id, secret)
     creds.save(credentials_file(settings))
@@ -90,7 +92,7 @@ def counter(center, tmp_path):
     journal = Journal.open(settings, audit=audit.sink("journal"))
     clock = FakeClock()
     mode = TellerMode(settings, client, journal, audit, clock=clock)
-    c = Counter(settings, client, journal, audit, mode, clock, center)
+    c = Counter(settings, client, journal, audit, mode, clock, center, env)
     try:
         yield c
     finally:
