@@ -1,7 +1,7 @@
 """How bytes reach a receipt printer: TCP 9100, serial (pyserial), USB printer-class device node, pyusb, file.
 
     tcp://192.168.1.50:9100          raw socket (JetDirect); two-way, so real-time status works
-    serial:///dev/ttyS0?baud=115200  pyserial; any pyserial URL also works: serial://loop://
+    serial:///dev/ttyS0?baud=115200  pyserial (&flow=rtscts|dsrdtr|xonxoff for flow control); pyserial URLs too
     usb:///dev/usb/lp0               the kernel's usblp node, read/write (status if the printer has an IN endpoint)
     usb://0416:5011                  pyusb (optional) by vendor:product id
     file:///tmp/receipt.bin          write-only (status unknown): captures, demos, /dev/usb/lp0 without read
@@ -128,9 +128,11 @@ class TcpTransport(Transport):
 
 
 class SerialTransport(Transport):
-    def __init__(self, uri: str, port: str, baud: int):
+    FLOW = ("none", "rtscts", "dsrdtr", "xonxoff")
+
+    def __init__(self, uri: str, port: str, baud: int, flow: str = "none"):
         super().__init__(uri)
-        self.port, self.baud = port, baud
+        self.port, self.baud, self.flow = port, baud, flow
         self._serial = None
 
     @classmethod
@@ -152,7 +154,9 @@ class SerialTransport(Transport):
         except ImportError:
             raise TransportError("TRANSPORT_UNAVAILABLE", "pyserial not installed") from None
         try:
-            self._serial = serial.serial_for_url(self.port, baudrate=self.baud, timeout=0, write_timeout=timeout)
+            self._serial = serial.serial_for_url(self.port, baudrate=self.baud, timeout=0, write_timeout=timeout,
+                                                 rtscts=self.flow == "rtscts", dsrdtr=self.flow == "dsrdtr",
+                                                 xonxoff=self.flow == "xonxoff")
         except (serial.SerialException, ValueError) as exc:
             raise TransportError("PRINTER_GONE", f"serial port {self.port}: {exc}") from None
 
@@ -347,12 +351,16 @@ def parse_transport(uri: str) -> Transport:
     if scheme == "serial":
         rest = uri[len("serial://"):]
         path, _, query = rest.partition("?")
-        baud_text = parse_qs(query).get("baud", ["115200"])[0]
+        params = parse_qs(query)
+        baud_text = params.get("baud", ["115200"])[0]
+        flow = params.get("flow", ["none"])[0]
         if not baud_text.isdigit():
             raise TransportError("TRANSPORT_URI", f"{uri!r}: baud must be a number")
+        if flow not in SerialTransport.FLOW:
+            raise TransportError("TRANSPORT_URI", f"{uri!r}: flow must be one of {', '.join(SerialTransport.FLOW)}")
         if not path:
             raise TransportError("TRANSPORT_URI", f"{uri!r}: serial:// needs a port, e.g. serial:///dev/ttyS0")
-        return SerialTransport(uri, path, int(baud_text))
+        return SerialTransport(uri, path, int(baud_text), flow)
     if scheme == "usb":
         if parts.netloc and ":" in parts.netloc and not parts.path:
             vid, _, pid = parts.netloc.partition(":")

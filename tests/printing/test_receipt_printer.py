@@ -255,7 +255,7 @@ def test_serial_printer_on_a_pty_prints_and_answers_status(journal):
 
     t = threading.Thread(target=printer_side, daemon=True)
     t.start()
-    printer = EscposPrinter(f"serial://{os.ttyname(slave)}?baud=115200", width_mm=58, status_timeout_s=0.5,
+    printer = EscposPrinter(f"serial://{os.ttyname(slave)}?baud=115200&flow=xonxoff", width_mm=58, status_timeout_s=0.5,
                             journal=journal)
     try:
         c = printer.print_receipt(sample_receipt()).result()
@@ -278,6 +278,7 @@ def test_serial_printer_on_a_pty_prints_and_answers_status(journal):
     ("serial://", "needs a port"),
     ("serial:///dev/ttyS0?baud=fast", "baud must be a number"),
     ("usb://zz:yy", "hex ids"),
+    ("serial:///dev/ttyS0?flow=magic", "flow must be one of"),
 ])
 def test_a_mistyped_printer_uri_is_refused_with_what_is_wrong(uri, fragment):
     with pytest.raises(TransportError) as exc:
