@@ -11,18 +11,32 @@ from typing import Optional
 
 import requests
 
-from sync.client import CenterUnavailable, HttpCenterClient, _short
+from sync import protocol as P
+from sync.client import CenterError, CenterRefused, CenterUnavailable, HttpCenterClient, _short
 
 
 class StaffCenterClient(HttpCenterClient):
     """HttpCenterClient plus the teller/technician calls. Every call is signed unless stated."""
 
     def teller_login(self, teller_id: str, password: str) -> dict:
-        """{token, teller_id, name, role, expires_at}; CenterRefused TELLER_LOGIN_FAILED (401 is an auth error
-        in the client's terms: CenterAuthError), TELLER_LOCKED (403)."""
+        """{token, teller_id, name, role, expires_at}; CenterRefused TELLER_LOGIN_FAILED (401) or TELLER_LOCKED
+        (403); CenterAuthError when the center does not trust the terminal itself."""
         body = json.dumps({"teller_id": teller_id, "password": password}).encode("utf-8")
         resp = self._request("POST", "/tellers/login", body)
         return self._json(resp)
+
+    def _error_for(self, method: str, path: str, resp: requests.Response) -> CenterError:
+        """A wrong teller password (401) or a locked teller (403) is the teller's problem, not the terminal's:
+        answer CenterRefused and do not raise the terminal-credentials alarm the base class logs."""
+        if path == "/tellers/login" and resp.status_code in (401, 403):
+            try:
+                err = P.ErrorBody.model_validate_json(resp.content)
+            except Exception:
+                err = None
+            if err is not None and err.code.startswith("TELLER_"):
+                return CenterRefused(err.code, err.message, f"{method} {path} -> {resp.status_code} {err.code}: "
+                                     f"{err.detail}", status=resp.status_code)
+        return super()._error_for(method, path, resp)
 
     def loan_limit(self, body: dict) -> dict:
         resp = self._request("POST", "/loans/limit", json.dumps(body).encode("utf-8"))

@@ -38,6 +38,7 @@ class TellerLimits:
     supervisor_over_fen: int = 5_000_000                      # ¥50,000.00
     sensitive_kinds: frozenset[str] = frozenset({"phone_change", "loan_prepayment", "transfer_in"})
     money_kinds: frozenset[str] = frozenset({"withdrawal", "deposit", "loan_prepayment"})   # amount limit applies
+    approval_ttl_s: int = 300                                 # a supervisor's approval is for now, not for later
     lpr_1y: Decimal = Decimal("0.030")
     lpr_5y: Decimal = Decimal("0.035")
     spread_first_home_bp: int = -45
@@ -103,6 +104,7 @@ class SupervisorApproval:
     amount_fen: Optional[int]
     reason: str
     approved_at: str
+    granted_at: float = 0.0          # the mode's clock, for the approval's time limit
     used: bool = False
 
     def view(self) -> dict:
@@ -134,13 +136,14 @@ NOT_SIGNED_IN = ("TELLER_NOT_SIGNED_IN", "请先登录柜员号")
 
 class TellerMode:
     def __init__(self, settings, port, journal: Journal, audit, *, limits: TellerLimits | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, catalog: Callable[[], object] | None = None):
         self.settings = settings
         self.port = port
         self.journal = journal
         self.audit = audit
         self.limits = limits or TellerLimits()
         self.clock = clock
+        self.catalog = catalog or (lambda: None)     # the cached catalog (item switches) when there is one
         self.session: Optional[TellerSession] = None
         self.message: Optional[StaffError] = None
         self._lock = threading.RLock()
@@ -260,7 +263,8 @@ class TellerMode:
             reason = self.authorization_needed(kind, amount_fen, sensitive) or "柜员申请主管授权"
             ok = SupervisorApproval(supervisor_id=data["teller_id"], name=data.get("name", ""), teller_id=s.teller_id,
                                     kind=kind, amount_fen=amount_fen, reason=reason,
-                                    approved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                                    approved_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                    granted_at=self.clock())
             self.audit.append(f"supervisor:{ok.supervisor_id}", "supervisor.authorize", target=f"teller:{s.teller_id}",
                               details={"kind": kind, "amount_fen": amount_fen, "reason": reason,
                                        "branch": s.branch})
@@ -275,6 +279,7 @@ class TellerMode:
         item queued under its key for the sync worker."""
         with self._lock:
             s = self.current()
+            self._check_item(kind)
             need = self.authorization_needed(kind, amount_fen, sensitive)
             if need:
                 self._check_approval(approval, s, kind, amount_fen, need)
@@ -309,11 +314,29 @@ class TellerMode:
             self.touch()
             return out
 
+    def _check_item(self, kind: str) -> None:
+        """The center's catalog may switch an item off for this channel/terminal, or not allow it at the counter."""
+        try:
+            cat = self.catalog()
+        except Exception as exc:       # no catalog yet: the center re-validates every transaction anyway
+            log.warning("catalog unavailable for the item check: %s", exc)
+            cat = None
+        item = next((i for i in cat.items if i.code == kind), None) if cat is not None else None
+        if item is None:
+            return
+        if not item.enabled:
+            raise StaffError("ITEM_SWITCHED_OFF", f"“{item.name_zh}”业务暂停办理", f"item {kind} is switched off")
+        if "teller" not in item.roles:
+            raise StaffError("ITEM_NOT_FOR_TELLER", f"“{item.name_zh}”不能在银行柜面办理", f"item {kind} not for tellers")
+
     def _check_approval(self, approval, s: TellerSession, kind: str, amount_fen, need: str) -> None:
         if approval is None:
             raise StaffError("SUPERVISOR_REQUIRED", f"{need}，请主管登录授权", f"{kind} {amount_fen} needs a supervisor")
         if approval.used:
             raise StaffError("SUPERVISOR_APPROVAL_USED", "该授权已使用，请主管重新授权", "approval already used")
+        if self.clock() - approval.granted_at > self.limits.approval_ttl_s:
+            raise StaffError("SUPERVISOR_APPROVAL_EXPIRED", "授权已超时，请主管重新授权",
+                             f"approval older than {self.limits.approval_ttl_s} s")
         if approval.teller_id != s.teller_id or approval.kind != kind or approval.amount_fen != amount_fen:
             raise StaffError("SUPERVISOR_APPROVAL_MISMATCH", "授权与本笔业务不符，请主管重新授权",
                              f"approval for {approval.kind} {approval.amount_fen} used for {kind} {amount_fen}")

@@ -182,3 +182,24 @@ def test_logs_are_exported_masked_line_by_line(site, tmp_path):
         tech.export_logs(tmp_path / "no-such-stick")
     assert e.value.code == "LOG_EXPORT_DEST"
     assert any(act == "technician.export_logs" and r == "ok" for _a, act, _t, r, _d in site.actions())
+
+
+def test_the_queue_view_shows_what_waits_and_a_retry_is_audited(site):
+    from sync.journal import Journal
+    tech = site.technician()
+    tech.unlock(PIN)
+    with Journal.open(site.settings) as j:
+        e = j.create("evaluation", {"score": 5}, offline=True)
+        j.create("withdrawal", {"id_number": ZHANG[1]}, amount_fen=12_345, offline=True)
+        q = tech.queue(j)
+        assert q["depth"] == 2 and q["queued_amount_fen"] == 12_345 and q["oldest"] == e.client_id
+        assert q["needs_review"] == [] and ZHANG[1] not in str(q)
+        tech.retry(j, e.client_id[:20])
+        assert j.history(e.client_id)[-1].code == "RETRY_NOW"
+        j.cancel_draft(j.create("evaluation", {"score": 1}, draft=True).client_id)
+        with pytest.raises(StaffError) as err:
+            tech.retry(j, j.list(state="canceled")[0].client_id)
+        assert err.value.code == "QUEUE_RETRY_NOT_ALLOWED"
+    acts = [(act, r) for _a, act, _t, r, _d in site.actions()]
+    assert ("technician.queue_view", "ok") in acts and ("technician.queue_retry", "ok") in acts
+    assert ("technician.queue_retry", "refused:QUEUE_RETRY_NOT_ALLOWED") in acts

@@ -168,3 +168,52 @@ def test_end_of_day_report_is_reconciled_with_the_center_and_printed_as_pdf(coun
     assert "500.00" in text and "10,000,000.00" in text and day.isoformat() in text
     assert ZHANG[1] not in text
     assert any(act == "teller.end_of_day" and r == "ok" for _a, act, r, _d in counter.actions())
+
+
+def test_with_the_link_down_a_teller_transaction_stays_queued_with_its_stamp_and_is_delivered_later(counter):
+    from kiosk.staff.center import StaffCenterClient
+    from sync.worker import SyncWorker
+    counter.mode.sign_in(*TELLER)
+    up = counter.mode.port
+    counter.mode.port = StaffCenterClient("http://127.0.0.1:9", up.credentials, connect_timeout_s=1)   # cable out
+    out = counter.mode.submit("evaluation", {"score": 4})
+    assert out.state == "queued" and out.code == "CENTER_UNREACHABLE" and out.message_zh == "已受理，待联网确认"
+    entry = counter.journal.get(out.client_id)
+    assert entry.state.value == "queued" and entry.teller_id == "T0001"
+    counter.mode.port.close()
+    counter.mode.port = up
+    rep = SyncWorker.from_settings(counter.settings, counter.journal, up).drain()      # the link is back
+    assert rep.accepted == 1
+    assert counter.journal.get(out.client_id).state.value == "accepted"
+    from center.models import AcceptedTransaction
+    with counter.center.app.state.db() as s:
+        row = s.get(AcceptedTransaction, out.client_id)
+        assert row.teller_id == "T0001" and row.payload["staff"]["branch"] == "QZ-B001"
+
+
+def test_a_supervisors_approval_is_for_now_not_for_later(counter):
+    counter.mode.limits = replace(TellerLimits(), supervisor_over_fen=100)
+    counter.mode.sign_in(*TELLER)
+    ok = counter.mode.authorize(*SUPERVISOR, kind="withdrawal", amount_fen=20_000)
+    counter.clock.advance(counter.mode.limits.approval_ttl_s + 1)
+    counter.mode.touch()
+    with pytest.raises(StaffError) as e:
+        counter.mode.submit("withdrawal", {"id_number": ZHANG[1], "reason": "07", "amount_fen": 20_000,
+                                           "evidence": RENT}, amount_fen=20_000, approval=ok)
+    assert e.value.code == "SUPERVISOR_APPROVAL_EXPIRED"
+
+
+def test_an_item_the_center_switched_off_is_refused_at_the_counter(counter):
+    from sync.protocol import Catalog, ServiceItem
+    cat = Catalog(version="1", items=[ServiceItem(code="withdrawal", name_zh="提取", name_en="Withdrawal", enabled=False),
+                                      ServiceItem(code="evaluation", name_zh="好差评", name_en="Evaluation",
+                                                  roles=["kiosk"])])
+    counter.mode.catalog = lambda: cat
+    counter.mode.sign_in(*TELLER)
+    with pytest.raises(StaffError) as e:
+        counter.mode.submit("withdrawal", {"id_number": ZHANG[1]}, amount_fen=100)
+    assert e.value.code == "ITEM_SWITCHED_OFF" and "暂停" in e.value.message_zh
+    with pytest.raises(StaffError) as e:
+        counter.mode.submit("evaluation", {"score": 5})
+    assert e.value.code == "ITEM_NOT_FOR_TELLER"
+    assert counter.journal.figures().depth == 0 and not counter.journal.list()
