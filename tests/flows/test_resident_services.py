@@ -169,3 +169,43 @@ def test_every_registered_item_has_a_flow_and_a_view_screens_can_render(kiosk):
         flow = flow_for(code, kiosk.ctx)
         v = flow.view()
         assert {"item", "title", "state", "step", "fields", "choices", "amounts", "actions"} <= set(v)
+
+
+def test_query_password_is_set_twice_on_a_scrambled_pad_and_only_its_digest_reaches_the_center(kiosk, caplog):
+    from devices.base import CancelToken
+    from kiosk.flows.services.account_services import password_digest
+    flow = start(kiosk, ZHANG, "query_password", level=2)
+    assert sorted(flow.view()["pad_layout"]) == list("0123456789")
+    flow.submit_password("123456")
+    assert flow.message.code == "PASSWORD_WEAK"
+    flow.submit_password("480937")
+    assert flow.step == "repeat"
+    flow.submit_password("480930")
+    assert flow.step == "new" and flow.message.code == "PASSWORD_MISMATCH"
+    flow.submit_password("480937")
+    flow.submit_password("480937")
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE, flow.message
+    entry = kiosk.journal.get(flow.outcome.client_id)
+    assert "480937" not in str(entry.payload) and "480937" not in caplog.text
+    port = kiosk.ctx.center
+    ok = port.verify_query_password(ZHANG[1], password_digest(ZHANG[1], "480937"), "k1", CancelToken(0))
+    bad = port.verify_query_password(ZHANG[1], password_digest(ZHANG[1], "480938"), "k2", CancelToken(0))
+    assert ok["verified"] is True and bad == {"verified": False, "attempts_left": 4}
+
+
+def test_repayment_account_moves_to_the_residents_new_card(kiosk):
+    from conftest import LI, WANG
+    flow = flow_for("repayment_account", kiosk.ctx, identity(LI))
+    flow.start()
+    assert kiosk.tasks.run_until(lambda: flow.state is Svc.READ_CARD or flow.finished, 10)
+    assert flow.state is Svc.READ_CARD, flow.message
+    pan = kiosk.devices.cardreader.insert(LI)
+    kiosk.settle(flow)
+    assert flow.state is Svc.CONFIRM and pan not in str(flow.view())
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE, flow.message
+    assert fields(flow)["新还款银行卡"].endswith(pan[-4:])
+    paid_off = start(kiosk, WANG, "repayment_account")
+    assert paid_off.state is Svc.REFUSED and paid_off.message.code == "LOAN_NONE"

@@ -52,6 +52,7 @@ class ServicesPort(Protocol):
     def send_sms(self, id_number: str, purpose: str, phone: Optional[str], key: str, token: CancelToken) -> dict: ...
     def verify_sms(self, id_number: str, purpose: str, phone: Optional[str], code: str, key: str,
                    token: CancelToken) -> bool: ...
+    def verify_query_password(self, id_number: str, digest: str, key: str, token: CancelToken) -> dict: ...
     def submit(self, item: TransactionIn, token: CancelToken) -> ItemResult: ...
 
 
@@ -162,6 +163,11 @@ class HttpServicesCenter:
                 return False
             raise
         return True
+
+    def verify_query_password(self, id_number, digest, key, token):
+        """{verified, attempts_left}; PortError PASSWORD_NOT_SET / PASSWORD_LOCKED (center/api/services_extra.py)."""
+        return self._call("POST", "/identity/query-password/verify", token,
+                          {"id_number": id_number, "digest": digest}, key=key)
 
     def submit(self, item, token):
         """One transaction (Idempotency-Key = client id). CenterOffline when the answer is unknown."""

@@ -58,6 +58,10 @@ ITEMS: dict[str, ItemSpec] = {s.code: s for s in [
     ItemSpec("transfer_in", "transfer:TransferInFlow", "转移接续（转入）", "Transfer-in", 2, ON),
     ItemSpec("progress_query", "info:ProgressFlow", "办理进度查询", "Progress query", 1, ON),
     ItemSpec("phone_change", "account_services:PhoneChangeFlow", "手机号码变更", "Change phone number", 2, ON),
+    ItemSpec("query_password", "account_services:QueryPasswordFlow", "设置/修改查询密码", "Set the query password",
+             2, ON),
+    ItemSpec("repayment_account", "account_services:RepaymentAccountFlow", "变更贷款还款账户",
+             "Change the repayment account", 3, ON, True),
     ItemSpec("guide", "info:InfoFlow", "办事指南", "Service guides", 0, LOC),
     ItemSpec("evaluation", "info:EvaluationFlow", "好差评", "Service evaluation", 0, SF),
 ]}

@@ -1,0 +1,157 @@
+"""Center additions the kiosk's resident service flows need (kiosk/flows/services), kept apart from the center
+engineer's files:
+
+  transaction kind `query_password`            设置/修改公积金查询密码: {id_number, digest}
+  transaction kind `loan_repayment_account`    变更贷款还款账户:       {id_number, contract_no, bank_card}
+  POST /v1/identity/query-password/verify      signed: {id_number, digest} -> {verified, attempts_left}
+
+Both kinds are ordinary transactions: signed, idempotent by client_id through center.transactions (claimed,
+stored and replayed exactly as every other kind), refusals final with a code and a plain Chinese message.
+
+The password never travels or rests in clear: the terminal sends `digest` = hex PBKDF2-HMAC-SHA256(password,
+salt = "hpf-query-password:" + ID number, 100 000 rounds) (kiosk.flows.services.account_services.password_digest);
+the center stores scrypt(digest) with its own random salt. 5 wrong answers lock the password for 30 minutes.
+
+Storage: two tables of their own (own MetaData, so the center's Alembic history is untouched), created at start-up
+with checkfirst (`install`); a later center migration may adopt them as they are."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import (Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert, select, update)
+
+from center import business as B
+from center.api.common import db, idempotent_json
+from center.errors import ApiError
+from center.models import Loan
+from center.security import TerminalCtx, signed_terminal
+from center.transactions import Refusal, handler
+from kiosk.domain.errors import DomainError
+from kiosk.domain.masking import mask_card, mask_id_number
+from sync import protocol as P
+from sync.protocol import TransactionIn
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix=P.API_PREFIX, tags=["services-extra"])
+
+META = MetaData()
+passwords = Table("svc_query_passwords", META,
+                  Column("person_id", Integer, primary_key=True),
+                  Column("salt", LargeBinary(16), nullable=False),
+                  Column("hash", LargeBinary(64), nullable=False),
+                  Column("failures", Integer, nullable=False, default=0),
+                  Column("locked_until", DateTime(timezone=True), nullable=True),
+                  Column("updated_at", DateTime(timezone=True), nullable=False))
+repayment_accounts = Table("svc_loan_repayment_accounts", META,
+                           Column("contract_no", String(32), primary_key=True),
+                           Column("bank_card", String(19), nullable=False),
+                           Column("changed_at", DateTime(timezone=True), nullable=False),
+                           Column("client_id", String(64), nullable=False))
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
+MAX_FAILURES = 5
+LOCK_MINUTES = 30
+
+
+def install(app, engine) -> None:
+    """Called by center.app.create_app: the router, and this module's two tables (created if missing)."""
+    META.create_all(engine, checkfirst=True)
+    app.include_router(router)
+
+
+def _hash(digest: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(digest.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=64)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(dt):
+    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@handler("query_password")
+def _query_password(session, ctx: TerminalCtx, item: TransactionIn) -> dict:
+    p = item.payload
+    person = B.find_person(session, p.get("id_number"), lock=True)
+    digest = str(p.get("digest", ""))
+    if not DIGEST.match(digest):
+        raise Refusal("VALIDATION_FAILED", "查询密码格式不正确", "digest must be 64 lowercase hex characters")
+    salt = secrets.token_bytes(16)
+    row = {"salt": salt, "hash": _hash(digest, salt), "failures": 0, "locked_until": None, "updated_at": _now()}
+    had = session.execute(select(passwords.c.person_id).where(passwords.c.person_id == person.id)).first()
+    if had:
+        session.execute(update(passwords).where(passwords.c.person_id == person.id).values(**row))
+    else:
+        session.execute(insert(passwords).values(person_id=person.id, **row))
+    log.info("query password %s for %s", "changed" if had else "set", mask_id_number(person.zjhm))
+    return {"changed": bool(had), "set": True}
+
+
+@handler("loan_repayment_account")
+def _loan_repayment_account(session, ctx: TerminalCtx, item: TransactionIn) -> dict:
+    from kiosk.domain.numbers import BankCard
+    p = item.payload
+    person = B.find_person(session, p.get("id_number"))
+    loan = session.get(Loan, str(p.get("contract_no", "")))
+    if loan is None or loan.person_id != person.id:
+        raise Refusal("LOAN_NOT_FOUND", "未查询到该笔贷款", "no such loan for this person")
+    if loan.state == "paid_off":
+        raise Refusal("LOAN_PAID_OFF", "该笔贷款已结清，无需变更还款账户", "loan already paid off")
+    try:
+        card = BankCard.parse(str(p.get("bank_card", ""))).number
+    except DomainError as e:
+        raise Refusal(e.code, e.message_zh, str(e))
+    row = {"bank_card": card, "changed_at": _now(), "client_id": item.client_id}
+    had = session.execute(select(repayment_accounts.c.bank_card)
+                          .where(repayment_accounts.c.contract_no == loan.jkhtbh)).first()
+    if had and had.bank_card == card:
+        raise Refusal("REPAYMENT_ACCOUNT_SAME", "新还款账户与当前还款账户相同", "same card as now")
+    if had:
+        session.execute(update(repayment_accounts).where(repayment_accounts.c.contract_no == loan.jkhtbh).values(**row))
+    else:
+        session.execute(insert(repayment_accounts).values(contract_no=loan.jkhtbh, **row))
+    log.info("repayment account of loan %s changed to %s", loan.jkhtbh, mask_card(card))
+    return {"contract_no": loan.jkhtbh, "bank_card_masked": mask_card(card)}
+
+
+class VerifyIn(BaseModel):
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$")
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+def _verify(session, body: VerifyIn):
+    try:
+        person = B.find_person(session, body.id_number, lock=True)
+    except Refusal as r:
+        raise ApiError(404, r.code, r.message, r.detail)
+    row = session.execute(select(passwords).where(passwords.c.person_id == person.id)).first()
+    if row is None:
+        raise ApiError(422, "PASSWORD_NOT_SET", "您尚未设置公积金查询密码，请选择其他核验方式", "no query password set")
+    now = _now()
+    if row.locked_until and _aware(row.locked_until) > now:
+        raise ApiError(422, "PASSWORD_LOCKED", "查询密码错误次数过多，请30分钟后再试或选择其他核验方式",
+                       "query password locked")
+    if hmac.compare_digest(row.hash, _hash(body.digest, row.salt)):
+        session.execute(update(passwords).where(passwords.c.person_id == person.id).values(failures=0,
+                                                                                          locked_until=None))
+        return 200, {"verified": True}
+    failures = row.failures + 1
+    locked = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
+    session.execute(update(passwords).where(passwords.c.person_id == person.id).values(
+        failures=0 if locked else failures, locked_until=locked))
+    # returned, not raised: the failure count must be committed with this answer
+    return 200, {"verified": False, "attempts_left": 0 if locked else MAX_FAILURES - failures}
+
+
+@router.post("/identity/query-password/verify")
+async def verify_query_password(body: VerifyIn, request: Request, ctx: TerminalCtx = Depends(signed_terminal)):
+    """公积金查询密码核验 (the identification fallback 'ID card + query password'). Idempotent by key."""
+    return await idempotent_json(request, ctx.terminal_id, lambda s: _verify(s, body))
