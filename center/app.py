@@ -109,6 +109,8 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
     from center.api import admin, certificates, identity, query, terminal
     for mod in (terminal, query, identity, certificates, admin):
         app.include_router(mod.router)
+    from center.api import services_extra          # kiosk resident services: query password, repayment account
+    services_extra.install(app, engine)
 
     app.add_middleware(BufferedBody)
 
