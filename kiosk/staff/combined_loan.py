@@ -102,10 +102,10 @@ class CombinedQuote:
         return {"id_number": mask_id_number(self.request.id_number), "months": self.request.months,
                 "method": self.request.method, "first_home": self.request.first_home,
                 "parts": [{"label": "公积金贷款", "amount_fen": self.hpf_fen, "amount": format_yuan(self.hpf_fen),
-                           "annual_rate": f"{self.hpf_rate * 100:.3f}%".replace(".000%", ".00%")},
+                           "annual_rate": percent(self.hpf_rate)},
                           {"label": "商业贷款", "amount_fen": self.commercial_fen,
                            "amount": format_yuan(self.commercial_fen),
-                           "annual_rate": f"{self.commercial_rate * 100:.3f}%"}],
+                           "annual_rate": percent(self.commercial_rate)}],
                 "total_fen": self.total_fen, "total": format_yuan(self.total_fen),
                 "first_month_payment_fen": t["combined"]["first_payment_fen"],
                 "first_month_payment": format_yuan(t["combined"]["first_payment_fen"]),
@@ -120,6 +120,13 @@ class CombinedQuote:
                 "combined": {"commercial_fen": self.commercial_fen, "commercial_rate": str(self.commercial_rate),
                              "total_fen": self.total_fen,
                              "first_month_payment_fen": self.totals()["combined"]["first_payment_fen"]}}
+
+
+def percent(rate: Decimal) -> str:
+    """Decimal("0.026") -> "2.60%", Decimal("0.03075") -> "3.075%" (at least two decimals, no float)."""
+    text = format((rate * 100).normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}%"
 
 
 def split_need(need_fen: int, hpf_max_fen: int) -> tuple[int, int]:

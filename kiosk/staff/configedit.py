@@ -200,6 +200,10 @@ class ConfigEditor:
         secret = is_secret(key)
         change = {"key": key, "old": MASK if secret and old_in_file is not None else old_in_file,
                   "new": MASK if secret else value}
+        env_var = "HPF_KIOSK__" + "__".join(p.upper() for p in parts)
+        if env_var in os.environ:      # saved, but the environment wins at start-up: say so
+            change["overridden_by"] = env_var
+            log.warning("config %s saved but overridden by environment variable %s", key, env_var)
         if audit is not None:
             audit.append(actor, "technician.config_set", target=key,
                          details={"old": str(change["old"]), "new": str(change["new"])})

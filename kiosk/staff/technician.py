@@ -99,7 +99,7 @@ class TechnicianMode:
         if self.config_file is None:
             raise StaffError("CONFIG_NO_FILE", "本终端未指定设置文件，不能在此修改",
                              "no configuration file (--config or HPF_KIOSK_CONFIG)")
-        return ConfigEditor(self.config_file, profile=None)
+        return ConfigEditor(self.config_file, profile=self.settings.profile)
 
     def config_view(self) -> dict:
         self._need()

@@ -120,6 +120,7 @@ def test_a_combined_loan_is_one_application_with_one_schedule_adding_up_to_the_f
     view = q.view()
     rows = view["schedule"]
     assert len(rows) == 240 and [p["label"] for p in view["parts"]] == ["公积金贷款", "商业贷款"]
+    assert view["parts"][1]["annual_rate"] == "3.05%"          # LPR 3.50% − 45 bp, the bank's part
     t = view["totals"]
     assert sum(r["hpf_principal_fen"] for r in rows) == q.hpf_fen == t["hpf"]["principal_fen"]
     assert sum(r["commercial_principal_fen"] for r in rows) == q.commercial_fen
