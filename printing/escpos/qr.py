@@ -85,6 +85,26 @@ class _ScoredMaskQR(qrcode.QRCode):
         return int(np.argmin(penalties(self.candidates)))
 
 
+    def make(self, fit: bool = True) -> None:
+        """As the library's make(), but the chosen symbol is taken from the candidates with its real format
+        (and version) bits written in, instead of laying the data out once more."""
+        if fit or self.version is None:
+            self.best_fit(start=self.version)
+        best = self.best_mask_pattern()
+        n = self.candidates.shape[1]
+        symbol = self.candidates[best].tolist()
+        self.modules = [[None] * n for _ in range(n)]
+        self.setup_type_info(False, best)
+        if self.version >= 7:
+            self.setup_type_number(False)
+        for r, row in enumerate(self.modules):
+            for c, value in enumerate(row):
+                if value is not None:
+                    symbol[r][c] = value
+        self.modules = symbol
+        self.mask_pattern_used = best
+
+
 def qr_matrix(payload: str, ecc: str = "M", version: Optional[int] = None) -> list[list[bool]]:
     """The QR symbol (with its 4-module quiet zone) as rows of booleans, dark = True."""
     qr = _ScoredMaskQR(version=version, error_correction=ECC[ecc], border=4)

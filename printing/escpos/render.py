@@ -239,8 +239,7 @@ def qr_matrix(payload: str, ecc: str = "M") -> list[list[bool]]:
     from printing.escpos.qr import qr_matrix as build
     n_bytes = len(payload.encode("utf-8"))
     try:
-        # at ECC M the version comes from the byte-mode capacity table, which spares the library's search
-        return build(payload, ecc, version=qr_version_for(n_bytes) if ecc == "M" else None)
+        return build(payload, ecc)
     except Exception as exc:   # the encoder has failed on odd payloads (qrcode 8.2: glog(0) for '0' * 600)
         raise RenderError("QR_ENCODE", "二维码生成失败", f"QR encoder failed on a {n_bytes}-byte payload: {exc!r}") from exc
 

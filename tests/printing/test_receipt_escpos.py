@@ -263,6 +263,10 @@ def test_fast_mask_choice_lays_out_the_same_symbols_and_picks_the_same_mask_as_t
         lib.makeImpl(True, k)
         assert (np.array(lib.modules, dtype=bool) == ours.candidates[k]).all()
     assert chosen == lib.best_mask_pattern()
+    final = qrcode.QRCode(version=ours.version, error_correction=constants.ERROR_CORRECT_M, border=4, mask_pattern=chosen)
+    final.add_data(payload.encode(), optimize=0)
+    final.make(fit=False)
+    assert qr_matrix(payload) == final.get_matrix()
 
 
 def test_a_qr_payload_the_encoder_chokes_on_is_a_clear_render_error(monkeypatch):
