@@ -16,7 +16,8 @@ from sync.testing.faultproxy import Fault, FaultProxy
 def test_certificate_starts_with_id_card_and_face_checked_by_the_center(kiosk):
     flow = flow_for("deposit_use_certificate", kiosk.ctx)
     flow.start()
-    assert flow.state is Svc.IDENTIFY and flow.view()["identification"] == IdStep.READ_ID.value
+    assert flow.state is Svc.IDENTIFY and flow.view()["identification"]["step"] == IdStep.READ_ID.value
+    assert flow.view()["identification"]["prompt"] == "请将身份证放在读卡区"
     kiosk.devices.idcard.place(IdentityDocument(name=ZHANG[0], id_number=ZHANG[1]))
     assert kiosk.tasks.run_until(lambda: flow.finished, 30), (flow.state, flow.identification.state)
     assert flow.state is Svc.DONE, flow.message

@@ -255,7 +255,7 @@ class ServiceFlow(Flow):
             "state": self.state.value, "step": self.step, "busy": self.busy,
             "message": None if msg is None else {"code": msg.code, "zh": msg.zh, "en": msg.en},
             "identity": ident,
-            "identification": None if self.identification is None else self.identification.state.value,
+            "identification": self._identification_view(),
             "fields": [{"label": k, "value": v} for k, v in self.fields],
             "table": self.table, "choices": list(self.choices), "inputs": list(self.inputs),
             "amounts": list(self.amounts), "actions": self._actions(), "notes": list(self.notes),
@@ -267,6 +267,16 @@ class ServiceFlow(Flow):
                            "status": self.evaluation,
                            "choices": [{"id": s, "label": l} for s, l in EVALUATION_CHOICES]},
         }
+
+    def _identification_view(self) -> Optional[dict]:
+        f = self.identification
+        if f is None:
+            return None
+        prompt, msg = f.prompt(), f.message
+        return {"step": f.state.value, "busy": f.busy, "prompt": prompt.zh if prompt else "",
+                "message": None if msg is None else {"code": msg.code, "zh": msg.zh, "en": msg.en},
+                "fallback_options": [o.value for o in f.fallback_options] if f.state is IdStep.FALLBACK else [],
+                "pad_layout": list(f.pad_layout)}
 
     def _actions(self) -> list[str]:
         if self.state is Svc.PRINT_FAILED:
