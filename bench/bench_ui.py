@@ -24,22 +24,23 @@ CODES = ("account_query", "deposit_certificate", "withdrawal")
 CHILD = r"""
 import os, sys, time
 from config import load_settings
-from kiosk.app import build_app
+from kiosk.app import start_app
 from screens.app import create_shell
 settings = load_settings(profile="demo")
-app = build_app(settings)
+app = start_app(settings)
 terminal = app.terminal
-if app.sync_worker is not None:
-    app.sync_worker.refresh_catalog()
 qt, shell, _ = create_shell(terminal, kiosk_mode=False)
 shell.show()
 qt.processEvents()
-deadline = time.monotonic() + 10
-while not any(t.identity_level >= 2 for t in terminal.tiles()) and time.monotonic() < deadline:
+shell.repaint()
+print("HOME", len(shell.home.tile_buttons), flush=True)
+app.begin()                                  # as screens.app.run does after the first paint
+deadline = time.monotonic() + 20
+while (terminal.starting or not terminal.online) and time.monotonic() < deadline:
     qt.processEvents()
     time.sleep(0.002)
 shell.repaint()
-print("HOME", len(shell.home.tile_buttons), flush=True)
+print("READY", sum(b.isEnabled() for b in shell.home.tile_buttons.values()), flush=True)
 os._exit(0)
 """
 
@@ -52,16 +53,21 @@ def _child_env(tmp: str, **extra) -> dict:
     return env
 
 
-def _start_once(env: dict) -> float:
+def _start_once(env: dict) -> tuple[float, float]:
+    """(seconds to the home screen painted with its tiles, seconds until devices and center are live)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    elapsed = time.perf_counter() - t0
+    home_line = proc.stdout.readline()
+    home = time.perf_counter() - t0
+    ready_line = proc.stdout.readline()
+    ready = time.perf_counter() - t0
     proc.wait(timeout=60)
-    if not line.startswith("HOME") or int(line.split()[1]) == 0:
-        raise RuntimeError(f"child did not reach a home screen with tiles: {line!r}")
-    return elapsed
+    if not home_line.startswith("HOME") or int(home_line.split()[1]) == 0:
+        raise RuntimeError(f"child did not reach a home screen with tiles: {home_line!r}")
+    if not ready_line.startswith("READY") or int(ready_line.split()[1]) == 0:
+        raise RuntimeError(f"child never became ready: {ready_line!r}")
+    return home, ready
 
 
 def cold_start(runs: int = 5) -> list[dict]:
@@ -80,14 +86,18 @@ def cold_start(runs: int = 5) -> list[dict]:
         finally:
             os.environ.clear()
             os.environ.update(old)
-        _start_once(env)                                   # warm the OS file cache once
-        times = [_start_once(env) for _ in range(runs)]
-    med, worst = statistics.median(times), max(times)
+        _start_once(env)                   # warm the OS file cache, and leave a cached catalog like a real kiosk
+        runs_ = [_start_once(env) for _ in range(runs)]
+    homes, readies = [h for h, _ in runs_], [r for _, r in runs_]
+    med, worst = statistics.median(homes), max(homes)
+    load = os.getloadavg()[0]
     out.append(figure("ui cold start to home (median of 5)", round(med * 1000), "ms", "< 2000 ms", med < 2.0,
-                      "fresh process, simulated devices, catalog from a loopback center"))
+                      f"fresh process to home painted (cached catalog, tiles shown); load avg {load:.1f}"))
     out.append(figure("ui cold start to home (worst of 5)", round(worst * 1000), "ms", "< 2000 ms", worst < 2.0))
+    out.append(figure("ui cold start to usable (median of 5)", round(statistics.median(readies) * 1000), "ms",
+                      "", None, "devices (pty ID reader, card reader, TCP printer), journal, sync, center link live"))
     with tempfile.TemporaryDirectory() as tmp:
-        demo = _start_once(_child_env(tmp))
+        demo = _start_once(_child_env(tmp))[1]
     out.append(figure("demo cold start incl. embedded center", round(demo * 1000), "ms", "", None,
                       "information: starts, migrates and seeds a center in-process first"))
     return out

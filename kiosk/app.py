@@ -1,49 +1,80 @@
 """Composition root: settings -> devices (devices.registry) -> center port -> journal + sync -> Terminal,
 and the single call into the GUI (run_gui). Qt is imported only inside run_gui.
 
+Start-up is progressive: the Terminal (with the last cached catalog) exists at once, so the window can show
+the home screen while a worker connects the devices, the center, the journal and the sync worker; then
+Terminal.attach() makes the tiles live. build_app() does the same synchronously (selftest, tests).
+
 Pieces other teams are still finishing fall back, role by role, to stand-ins (kiosk.flows.standins) when
 the configured backend is the simulator and the real simulator cannot be built; a real backend that fails
 is left out (the flows then tell the customer and offer staff help)."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from config import Settings
-from kiosk.flows import standins
-from kiosk.flows.adapters import (CardReaderAdapter, EscposPrinterAdapter, HttpIdentityCenter, IdCardAdapter,
-                                  NetworkSwitch, SwitchableCenterPort)
 from kiosk.flows.home import LOCAL_CATALOG
-from kiosk.flows.ports import Devices
+from kiosk.flows.ports import CenterOffline, Devices
 from kiosk.flows.tasks import Tasks
 from kiosk.session import Terminal
 from kiosk.voice import build_voice
+from sync.protocol import Catalog
 
 log = logging.getLogger(__name__)
 
-# role in devices.registry -> (attribute on Devices, adapter for the real device, stand-in factory)
-ROLE_PORTS: list[tuple[str, str, Optional[Callable], Callable]] = [
-    ("idcard", "idcard", IdCardAdapter, standins.SimIdCard),
-    ("cardreader", "cardreader", CardReaderAdapter, standins.SimCardReader),
-    ("camera", "camera", None, standins.SimCamera),          # adapter added when devices/camera lands
-    ("receipt_printer", "printer", EscposPrinterAdapter, standins.SimPrinter),
-]
+
+def _role_ports():
+    from kiosk.flows import standins
+    from kiosk.flows.adapters import CardReaderAdapter, EscposPrinterAdapter, IdCardAdapter
+    # role in devices.registry -> (attribute on Devices, adapter for the real device, stand-in factory)
+    return [
+        ("idcard", "idcard", IdCardAdapter, standins.SimIdCard),
+        ("cardreader", "cardreader", CardReaderAdapter, standins.SimCardReader),
+        ("camera", "camera", None, standins.SimCamera),          # adapter added when devices/camera lands
+        ("receipt_printer", "printer", EscposPrinterAdapter, standins.SimPrinter),
+    ]
 
 
 @dataclass
 class KioskApp:
     terminal: Terminal
-    switch: NetworkSwitch
+    switch: Any = None
     embedded_center: Any = None
     sync_worker: Any = None
     notes: list[str] = field(default_factory=list)      # what was stood in or left out, for doctor/selftest
+    begin: Callable[[], None] = lambda: None             # start connecting (start_app: after the first paint)
+
+
+class _NoCenterYet:
+    """The center port until start-up has connected the real one."""
+
+    def __getattr__(self, name):
+        def refuse(*_a, **_k):
+            raise CenterOffline("terminal still starting")
+        return refuse
+
+
+def cached_catalog(settings: Settings) -> Optional[Catalog]:
+    """The catalog sync last stored (sync.downward.CatalogCache's file), read without importing the sync
+    stack so the first screen does not wait for it."""
+    path = Path(settings.paths.data_dir) / "catalog.json"
+    try:
+        return Catalog.model_validate(json.loads(path.read_text(encoding="utf-8"))["catalog"])
+    except FileNotFoundError:
+        return None
+    except Exception as exc:
+        log.warning("cached catalog %s unreadable (%s); showing local items until the center answers", path, exc)
+        return None
 
 
 def build_devices(settings: Settings, notes: list[str]) -> Devices:
     from devices import registry
     devices = Devices()
-    for role, attr, adapter, standin in ROLE_PORTS:
+    for role, attr, adapter, standin in _role_ports():
         built = registry.build(settings, role)
         port = None
         if built.device is not None and adapter is not None:
@@ -80,52 +111,58 @@ def _audit_sink(settings: Settings, tasks: Tasks, closers: list) -> Callable[...
     return record
 
 
-def build_app(settings: Settings, *, start_sync: bool = True) -> KioskApp:
-    notes: list[str] = []
-    closers: list[Callable[[], None]] = []
-    tasks = Tasks()
-    switch = NetworkSwitch()
-    devices = build_devices(settings, notes)
-    closers += [d.close for d in devices.raw.values()]
+def new_terminal(settings: Settings) -> Terminal:
+    """The Terminal as it is at power-on: cached catalog, no devices or center yet (starting)."""
+    return Terminal(settings, Devices(), _NoCenterYet(), Tasks(), voice=build_voice(settings.ui.voice),
+                    catalog=cached_catalog(settings) or LOCAL_CATALOG, starting=True)
 
-    embedded = None
-    from sync.client import HttpCenterClient, NotEnrolled, TerminalCredentials, credentials_file
+
+def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: bool = True):
+    """Connect devices, the center, the journal and sync (slow: run it on a worker). Returns what
+    Terminal.attach needs; the caller attaches on the terminal's thread."""
+    from kiosk.flows.adapters import HttpIdentityCenter, NetworkSwitch
+    from sync.client import NotEnrolled, TerminalCredentials, credentials_file
+    closers: list[Callable[[], None]] = []
+    devices = build_devices(settings, app.notes)
+    closers += [d.close for d in devices.raw.values()]
+    switch = app.switch = NetworkSwitch()
     url = str(settings.center.url).rstrip("/")
     if settings.center.embedded:
         from center.embedded import start_center
-        embedded = start_center()
-        closers.append(embedded.stop)
-        url = embedded.url
+        app.embedded_center = start_center()
+        closers.append(app.embedded_center.stop)
+        url = app.embedded_center.url
         creds = TerminalCredentials(settings.terminal.id,
-                                    embedded.enroll(settings.terminal.id, settings.terminal.channel.value))
+                                    app.embedded_center.enroll(settings.terminal.id, settings.terminal.channel.value))
     else:
         try:
             creds = TerminalCredentials.load(credentials_file(settings))
         except (NotEnrolled, FileNotFoundError, OSError, ValueError, KeyError) as exc:
-            notes.append(f"center: terminal not enrolled ({exc}); run `hpf-kiosk enroll --code CODE`")
+            app.notes.append(f"center: terminal not enrolled ({exc}); run `hpf-kiosk enroll --code CODE`")
             creds = TerminalCredentials(settings.terminal.id, b"")
     timeouts = (settings.center.connect_timeout_s, settings.center.read_timeout_s)
     center = HttpIdentityCenter(url, creds.terminal_id, creds.secret, timeouts, switch)
-
-    from sync.downward import CatalogCache
-    cached = CatalogCache.for_settings(settings).load()
-    terminal = Terminal(settings, devices, center, tasks, voice=build_voice(settings.ui.voice),
-                        audit=_audit_sink(settings, tasks, closers),
-                        catalog=cached.catalog if cached else LOCAL_CATALOG)
-    app = KioskApp(terminal, switch, embedded, None, notes)
-
+    audit = _audit_sink(settings, terminal.tasks, closers)
     if creds.secret:
-        worker = _start_sync(settings, url, creds, switch, terminal, tasks, closers, start_sync)
-        app.sync_worker = worker
-    terminal.closers.extend(reversed(closers))
+        app.sync_worker = _start_sync(settings, url, creds, switch, terminal, closers, start_sync)
+    return devices, center, audit, list(reversed(closers))
+
+
+def build_app(settings: Settings, *, start_sync: bool = True) -> KioskApp:
+    """Everything connected before returning (selftest, tests)."""
+    terminal = new_terminal(settings)
+    app = KioskApp(terminal)
+    terminal.attach(*assemble(settings, terminal, app, start_sync))
     return app
 
 
-def _start_sync(settings, url, creds, switch, terminal: Terminal, tasks: Tasks, closers, start: bool):
+def _start_sync(settings, url, creds, switch, terminal: Terminal, closers, start: bool):
+    from kiosk.flows.adapters import SwitchableCenterPort
     from sync.client import HttpCenterClient
     from sync.downward import CatalogCache
     from sync.journal import Journal
     from sync.worker import SyncWorker
+    tasks = terminal.tasks
     journal = Journal.open(settings)
     closers.append(journal.close)
     client = HttpCenterClient(url, creds, connect_timeout_s=settings.center.connect_timeout_s,
@@ -152,6 +189,24 @@ def _start_sync(settings, url, creds, switch, terminal: Terminal, tasks: Tasks, 
     return worker
 
 
+def start_app(settings: Settings) -> KioskApp:
+    """Power-on: the Terminal now, the devices and the center on a worker (attached when connected)."""
+    terminal = new_terminal(settings)
+    app = KioskApp(terminal)
+
+    def failed(exc: BaseException) -> None:
+        log.error("start-up failed: %s: %s", type(exc).__name__, exc)
+        terminal.attach(Devices(), _NoCenterYet())      # home stays up; identification will say why
+        terminal.call_staff("startup")
+
+    def begin() -> None:
+        app.begin = lambda: None
+        terminal.tasks.run("startup", lambda _t: assemble(settings, terminal, app),
+                           lambda parts: terminal.attach(*parts), failed)
+    app.begin = begin
+    return app
+
+
 def run_gui(settings: Settings) -> int:
     """`hpf-kiosk run`: the one call from the core into screens/."""
     from screens.app import display_problem
@@ -160,9 +215,9 @@ def run_gui(settings: Settings) -> int:
         import sys
         print(problem, file=sys.stderr)
         return 3
-    app = build_app(settings)
+    app = start_app(settings)
     try:
         from screens.app import run
-        return run(app.terminal)
+        return run(app.terminal, after_show=app.begin)
     finally:
         app.terminal.close()

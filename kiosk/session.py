@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from config import Settings
@@ -63,6 +63,7 @@ REMINDERS = {
     "printer": FlowMessage("REMIND_RECEIPT", "请取走您的凭条", "Please take your receipt"),
 }
 REMINDER_REPEAT_S = 10
+STARTING = ("正在启动，请稍候", "Starting, please wait")
 PRINT_FAILED = FlowMessage("PRINT_FAILED", "凭条打印失败，请联系工作人员补打", "slip could not be printed")
 
 
@@ -123,7 +124,8 @@ class Terminal:
 
     def __init__(self, settings: Settings, devices: Devices, center: IdentityCenterPort, tasks: Tasks,
                  voice: Optional[Voice] = None, clock: Callable[[], float] = time.monotonic,
-                 audit: Optional[Callable[..., None]] = None, catalog: Optional[Catalog] = None):
+                 audit: Optional[Callable[..., None]] = None, catalog: Optional[Catalog] = None,
+                 starting: bool = False):
         self.settings = settings
         self.devices = devices
         self.center = center
@@ -142,10 +144,26 @@ class Terminal:
         self.pending_reminders: list[str] = []
         self._last_reminder = 0.0
         self.closers: list[Callable[[], None]] = []
+        self.starting = starting          # devices and center still being connected (home shows, tiles wait)
+
+    def attach(self, devices: Devices, center: IdentityCenterPort, audit: Optional[Callable[..., None]] = None,
+               closers: Optional[list] = None) -> None:
+        """The composition root finished connecting devices and the center (on a worker): go live."""
+        self.devices = devices
+        self.center = center
+        if audit is not None:
+            self.audit = audit
+        self.closers.extend(closers or [])
+        self.starting = False
+        log.info("terminal ready: devices and center attached")
+        self.events.emit("ready")
 
     # --- terminal state ---------------------------------------------------------------------------------
     def tiles(self) -> list[Tile]:
-        return tiles(self.catalog, self.settings.terminal.role.value, self.online)
+        out = tiles(self.catalog, self.settings.terminal.role.value, self.online)
+        if self.starting:
+            out = [replace(t, available=False, note_zh=STARTING[0], note_en=STARTING[1]) for t in out]
+        return out
 
     def set_catalog(self, catalog: Catalog) -> None:
         self.catalog = catalog

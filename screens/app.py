@@ -55,7 +55,7 @@ def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     _guard_against_none_leak()
     if os.path.exists(theme.FONT_FILE):
-        QFontDatabase.addApplicationFont(theme.FONT_FILE)
+        QFontDatabase.addApplicationFont(theme.FONT_FILE)   # also when fontconfig has no cache for it
     else:
         log.warning("CJK font %s missing: install fonts-wqy-microhei or Chinese shows as boxes", theme.FONT_FILE)
     app.setFont(QFont(theme.FONT_FAMILY, 14))
@@ -73,8 +73,9 @@ def create_shell(terminal, kiosk_mode: Optional[bool] = None, sim_panel: bool = 
     return app, shell, panel
 
 
-def run(terminal) -> int:
-    """The GUI event loop; returns the exit status."""
+def run(terminal, after_show=None) -> int:
+    """The GUI event loop; returns the exit status. after_show runs once the first screen is painted
+    (the composition root connects devices and the center then, so they do not delay the home screen)."""
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
@@ -87,6 +88,9 @@ def run(terminal) -> int:
     if panel:
         panel.show()
     _quit_on_signals(app, shell)
+    if after_show:
+        from screens.qt import QTimer
+        QTimer.singleShot(0, after_show)
     log.info("kiosk window shown (%s, %s)", "kiosk mode" if shell.kiosk_mode else "windowed",
              app.platformName())
     rc = app.exec()

@@ -236,6 +236,9 @@ class Shell(QMainWindow):
     def on_event_catalog(self, catalog) -> None:
         self.home.rebuild()
 
+    def on_event_ready(self) -> None:
+        self.home.rebuild()
+
     def on_event_session_ended(self, reason: str) -> None:
         self._to_home()
 
