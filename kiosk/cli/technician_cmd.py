@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-from kiosk.cli.teller_cmd import EXIT_LOCAL, EXIT_REFUSED, exit_for, read_secret, say
+from kiosk.cli.teller_cmd import EXIT_LOCAL, EXIT_REFUSED, exit_for, log_to_file, read_secret, say
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def _open(args):
     from kiosk.cli.main import load
     from kiosk.staff.technician import TechnicianMode
     settings = load(args)
+    log_to_file(settings)
     audit = AuditLog.open(settings)
     return TechnicianMode(settings, audit, config_file=_config_file(args))
 

@@ -51,6 +51,20 @@ def say(exc) -> None:
     log.error("staff command failed: %s %s", code, detail)
 
 
+def log_to_file(settings) -> None:
+    """English log lines of a CLI run go to the terminal's log file (masked), not a second time to stderr.
+    Left alone when the process already has logging set up (the app, a test runner)."""
+    import logging as _logging
+    if _logging.getLogger().handlers:
+        return
+    try:
+        from kiosk.logs import setup_logging
+        setup_logging(settings.log_file, settings.logging.level, settings.logging.max_bytes,
+                      settings.logging.backups, console=False)
+    except OSError:
+        _logging.getLogger().addHandler(_logging.NullHandler())
+
+
 def exit_for(exc) -> int:
     code = getattr(exc, "code", "")
     if code in ("CENTER_UNREACHABLE", "CENTER_TIMEOUT", "CENTER_BAD_REPLY") or code.startswith("HTTP_5"):
@@ -70,6 +84,7 @@ class _Counter:
         from kiosk.staff.teller import TellerMode
         from sync.journal import Journal
         self.settings = load(args)
+        log_to_file(self.settings)
         self.audit = AuditLog.open(self.settings)
         self.journal = self.client = None
         try:
