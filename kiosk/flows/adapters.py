@@ -234,8 +234,8 @@ class NetworkSwitch:
 class HttpIdentityCenter:
     """IdentityCenterPort over the center's /v1/identity endpoints, each request signed (sync.protocol).
 
-    The reference center has no query-password or bank four-element endpoint yet: the password route says
-    so (METHOD_UNAVAILABLE) and the bank card is checked against the ID card by the holder data on its chip."""
+    The reference center has no bank four-element endpoint yet: the bank card is checked against the ID card
+    by the holder data on its chip; a card without holder data leads to the SMS code instead."""
 
     def __init__(self, base_url: str, terminal_id: str, secret: bytes, timeouts=(3.0, 10.0),
                  switch: Optional[NetworkSwitch] = None):
@@ -301,8 +301,17 @@ class HttpIdentityCenter:
         return True
 
     def verify_query_password(self, doc: IdentityDocument, password: str, token: CancelToken) -> bool:
-        raise PortError("METHOD_UNAVAILABLE", "查询密码核验暂不可用，请选择其他核验方式",
-                        "the center offers no query-password check")
+        """The password never leaves the kiosk: only its PBKDF2 digest does (center/api/services_extra.py)."""
+        from kiosk.flows.services.account_services import password_digest
+        try:
+            out = self._post("/identity/query-password/verify", token,
+                             json_body={"id_number": doc.id_number, "digest": password_digest(doc.id_number, password)})
+        except PortError as exc:
+            if exc.code in ("HTTP_404", "HTTP_405"):
+                raise PortError("METHOD_UNAVAILABLE", "查询密码核验暂不可用，请选择其他核验方式",
+                                "the center offers no query-password check") from None
+            raise
+        return bool(out.get("verified"))
 
     def verify_bank_card(self, doc: IdentityDocument, card: BankCard, token: CancelToken) -> bool:
         token.check()

@@ -354,7 +354,8 @@ class IdentificationFlow(Flow):
             msg = M(exc.code, exc.message_zh, str(exc))
             if what == "face_check" and exc.code.startswith("FACE_"):
                 return self._face_failed(msg)          # unusable image (no face, too small): counts as a try
-            if what == "password_check" and exc.code == "METHOD_UNAVAILABLE":
+            if what == "password_check" and exc.code in ("METHOD_UNAVAILABLE", "PASSWORD_NOT_SET",
+                                                          "PASSWORD_LOCKED"):
                 self.fallback_reached = True
                 return self._go(S.FALLBACK, msg)
             if what == "card_check" and exc.code == "METHOD_UNAVAILABLE" and "sms" not in self.used:

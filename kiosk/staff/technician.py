@@ -229,6 +229,7 @@ class TechnicianMode:
         """Version and build info (no PIN needed: nothing secret, useful before unlocking)."""
         from sync.client import credentials_file, software_version
         s = self.settings
+        self._done("technician.info")
         return {"software_version": software_version(), "build": _build_id(), "python": sys.version.split()[0],
                 "platform": platform.platform(), "terminal_id": s.terminal.id, "profile": s.profile,
                 "role": getattr(s.terminal.role, "value", s.terminal.role), "branch": s.terminal.branch,

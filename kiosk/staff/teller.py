@@ -134,6 +134,17 @@ class TellerOutcome:
 NOT_SIGNED_IN = ("TELLER_NOT_SIGNED_IN", "请先登录柜员号")
 
 
+def _expired(expires_at: str) -> bool:
+    """The center's token lifetime (real time, not the idle clock)."""
+    try:
+        end = datetime.fromisoformat(expires_at)
+    except (TypeError, ValueError):
+        return False
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc) >= end
+
+
 class TellerMode:
     def __init__(self, settings, port, journal: Journal, audit, *, limits: TellerLimits | None = None,
                  clock: Callable[[], float] = time.time, catalog: Callable[[], object] | None = None):
@@ -229,6 +240,11 @@ class TellerMode:
             raise self.message
         if self.session is None:
             raise StaffError(*NOT_SIGNED_IN, "no teller signed in")
+        if _expired(self.session.expires_at):
+            self.sign_out("expired")
+            self.message = StaffError("TELLER_SESSION_EXPIRED", "柜员登录已到期，请重新登录",
+                                      "the center's teller token has expired")
+            raise self.message
         return self.session
 
     # --- supervisor authorization ------------------------------------------------------------------

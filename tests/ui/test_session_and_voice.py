@@ -167,3 +167,22 @@ def test_the_installed_qt_keeps_references_to_none(qapp):
     # kiosk would abort with "deallocating None". setup.cfg pins <6.12; this catches a regression.
     from screens.app import none_refcount_leak
     assert none_refcount_leak() == 0
+
+
+def test_at_power_on_home_shows_the_cached_catalog_and_tiles_wait_until_devices_are_attached(settings, sims, center):
+    from kiosk.app import new_terminal
+    from sync.protocol import Catalog
+    from conftest import demo_catalog
+    cache = settings.paths.data_dir / "catalog.json"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text('{"etag": "x", "catalog": ' + demo_catalog().model_dump_json() + '}', encoding="utf-8")
+    terminal = new_terminal(settings)
+    try:
+        assert terminal.starting and {t.code for t in terminal.tiles()} >= {"withdrawal", "loan_calculator"}
+        assert not any(t.available for t in terminal.tiles())
+        assert terminal.tiles()[0].note_zh == "正在启动，请稍候"
+        terminal.attach(sims, center)
+        terminal.set_network(True)
+        assert not terminal.starting and all(t.available for t in terminal.tiles())
+    finally:
+        terminal.close()
