@@ -218,3 +218,20 @@ def test_an_item_the_center_switched_off_is_refused_at_the_counter(counter):
         counter.mode.submit("evaluation", {"score": 5})
     assert e.value.code == "ITEM_NOT_FOR_TELLER"
     assert counter.journal.figures().depth == 0 and not counter.journal.list()
+
+
+def test_a_combined_loan_for_someone_the_fund_cannot_lend_to_carries_the_centers_reason(counter):
+    frozen = "330802198309121281"                            # 刘芳: account frozen (seeded)
+    req = CombinedRequest(id_number=frozen, house_price_fen=300_000_000, need_fen=200_000_000, months=240)
+    with pytest.raises(StaffError) as e:
+        combined_loan.quote(counter.client, req, counter.mode.limits)
+    assert e.value.code.startswith("LOAN_") and e.value.message_zh
+    assert frozen not in e.value.detail
+
+
+def test_a_session_past_the_centers_token_lifetime_must_sign_in_again(counter):
+    counter.mode.sign_in(*TELLER)
+    counter.mode.session.expires_at = "2020-01-01T00:00:00+00:00"
+    with pytest.raises(StaffError) as e:
+        counter.mode.submit("evaluation", {"score": 5})
+    assert e.value.code == "TELLER_SESSION_EXPIRED" and not counter.mode.view()["signed_in"]
