@@ -81,11 +81,18 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o640) -> None:
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Temp file in the same folder + fsync + rename + folder fsync; keeps the file's mode (new: 0640)."""
     path = Path(path)
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            mode = 0o640
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
+        os.fchmod(fd, mode)
         os.write(fd, text.encode("utf-8"))
         os.fsync(fd)
     finally:

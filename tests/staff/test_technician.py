@@ -100,9 +100,12 @@ def test_a_bad_config_value_is_refused_and_the_file_is_untouched(site):
 def test_a_good_config_value_is_saved_atomically_and_can_be_rolled_back(site):
     tech = site.technician()
     tech.unlock(PIN)
+    site.config_file.chmod(0o600)                          # it holds the PIN hash
     before = site.config_file.read_text()
     change = tech.config_set("session.idle_timeout_s", "120")
     assert change == {"key": "session.idle_timeout_s", "old": None, "new": 120}
+    assert site.config_file.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in site.config_file.parent.glob("*kiosk.toml*")) == ["kiosk.toml", "kiosk.toml.prev"]
     assert site.reload().session.idle_timeout_s == 120
     assert site.settings.security.technician_pin_hash.get_secret_value().startswith("scrypt$")   # kept
     assert site.config_file.with_name("kiosk.toml.prev").read_text() == before
