@@ -69,6 +69,8 @@ def to_pinyin(text: str) -> str:
 
 
 class EspeakVoice(Voice):
+    """espeak-ng processes started and stopped on a voice thread of their own: say() only hands the text
+    over, so the caller (the Qt thread) never waits for a process to start or to die."""
     name = "espeak"
 
     def __init__(self, binary: str = "espeak-ng", speed: int = 150, amplitude: int = 120,
@@ -78,7 +80,15 @@ class EspeakVoice(Voice):
         self.speed = speed
         self.amplitude = amplitude
         self._proc: Optional[subprocess.Popen] = None
-        self._lock = threading.Lock()
+        self._pending: Optional[tuple[str, str, int]] = None
+        self._seq = 0                     # utterances asked for; the running one knows its own number
+        self._running_seq = 0
+        self._cond = threading.Condition()
+        self._closed = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._loop, name="voice", daemon=True)
+        self._thread.start()
 
     def command(self, text: str, lang: str) -> list[str]:
         out = ["-w", self.wav_file] if self.wav_file else []
@@ -87,34 +97,61 @@ class EspeakVoice(Voice):
         return [self.binary, "-v", "cmn-latn-pinyin", "-s", str(self.speed), "-a", str(self.amplitude), *out,
                 to_pinyin(text)]
 
-    def wait(self, timeout: float = 30.0) -> Optional[int]:
-        """Wait for the current utterance to end (tests, file output); returns its exit status."""
-        with self._lock:
-            proc = self._proc
-        return proc.wait(timeout=timeout) if proc else None
-
     def say(self, text: str, lang: str = "zh_CN") -> None:
-        """Start speaking and return at once (never blocks the caller)."""
-        self.stop()
-        try:
-            proc = subprocess.Popen(self.command(text, lang), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except OSError as exc:
-            log.warning("voice: espeak-ng could not start: %s", exc)
-            return
-        with self._lock:
-            self._proc = proc
+        """Queue the prompt (the newest replaces any not yet started) and interrupt the current one."""
+        with self._cond:
+            self._seq += 1
+            self._pending = (text, lang, self._seq)
+            self._idle.clear()
+            self._cond.notify()
+        self._interrupt()
 
     def stop(self) -> None:
-        with self._lock:
-            proc, self._proc = self._proc, None
-        if proc and proc.poll() is None:
+        with self._cond:
+            self._pending = None
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+
+    def _interrupt(self) -> None:
+        """Stop the utterance being spoken if a newer one is waiting (never the newest itself)."""
+        with self._cond:
+            proc = self._proc if self._running_seq < self._seq or self._closed else None
+        if proc is not None and proc.poll() is None:
             proc.terminate()            # the process we started, by its handle
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._idle.set()
+                    self._cond.wait()
+                if self._closed:
+                    return
+                text, lang, seq = self._pending
+                self._pending = None
             try:
-                proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=1)
+                proc = subprocess.Popen(self.command(text, lang), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                with self._cond:
+                    self._proc, self._running_seq = proc, seq
+                proc.wait()
+            except OSError as exc:
+                log.warning("voice: espeak-ng could not start: %s", exc)
+            finally:
+                self._proc = None
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued has been spoken (tests, file output)."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._pending = None
+            self._cond.notify()
+        self._interrupt()
+        self._thread.join(timeout=5)
 
 
 def build_voice(configured: str = "espeak") -> Voice:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -43,6 +44,27 @@ class RemoteCommands:
         self.port = port
         self.audit = audit
         self.state_file = Path(settings.paths.data_dir) / "remote-commands.json"
+        self._lock = threading.Lock()
+        self.last_report: Optional[RemoteReport] = None
+
+    def attach(self, worker, cache=None) -> None:
+        """Apply on the sync worker's own thread after each sync: its "catalog" event (a new catalog was
+        cached) and its "commands" event (the heartbeat reply asked for something). Never raises into it."""
+        from sync.downward import CatalogCache
+        cache = cache or CatalogCache.for_settings(self.settings)
+
+        def on_event(ev) -> None:
+            if ev.name not in ("catalog", "commands"):
+                return
+            try:
+                cached = cache.load()
+                if cached is None:
+                    return
+                extra = ev.data.get("commands") if ev.name == "commands" else None
+                self.last_report = self.apply(cached.catalog, extra)
+            except Exception:    # a remote command must never stop the sync worker
+                log.exception("applying the center's remote commands failed")
+        worker.subscribe(on_event)
 
     def _last_version(self) -> str:
         try:
@@ -61,6 +83,10 @@ class RemoteCommands:
 
     def apply(self, catalog, extra_commands: list[dict] | None = None) -> RemoteReport:
         """`catalog`: sync.protocol.Catalog (cached); `extra_commands`: e.g. the heartbeat reply's commands."""
+        with self._lock:
+            return self._apply(catalog, extra_commands)
+
+    def _apply(self, catalog, extra_commands) -> RemoteReport:
         rep = RemoteReport(catalog_version=catalog.version)
         rep.disabled_items = sorted(i.code for i in catalog.items if not i.enabled)
         rep.announcements = [a.id for a in catalog.announcements]

@@ -128,7 +128,8 @@ def test_espeak_speaks_mandarin_into_a_wav(tmp_path):
     out = tmp_path / "prompt.wav"
     voice = EspeakVoice(wav_file=str(out))
     voice.say("请将身份证放在读卡区")
-    assert voice.wait() == 0
+    assert voice.wait()
+    voice.close()
     with wave.open(str(out)) as w:
         assert w.getnframes() / w.getframerate() > 1.0        # more than a second of speech
 
@@ -186,3 +187,17 @@ def test_at_power_on_home_shows_the_cached_catalog_and_tiles_wait_until_devices_
         assert not terminal.starting and all(t.available for t in terminal.tiles())
     finally:
         terminal.close()
+
+
+def test_a_new_prompt_interrupts_the_one_being_spoken_and_is_itself_spoken(tmp_path):
+    if subprocess.run(["which", "espeak-ng"], capture_output=True).returncode:
+        pytest.skip("espeak-ng not installed")
+    out = tmp_path / "last.wav"
+    voice = EspeakVoice(wav_file=str(out))
+    voice.say("您长时间未操作，三十秒后将退出，如需继续请点击继续办理。" * 3)
+    voice.say("已通知工作人员，请稍候", "zh_CN")
+    assert voice.wait()
+    voice.close()
+    with wave.open(str(out)) as w:                    # the file holds the second, short prompt, complete
+        seconds = w.getnframes() / w.getframerate()
+    assert 0.8 < seconds < 6

@@ -263,3 +263,18 @@ def test_the_demo_simulator_panel_plays_the_customer(qtbot, shell, terminal, sim
     assert not terminal.online and shell.offline_bar.isVisible() and not center.simulator.online
     panel.toggle_network()
     assert terminal.online
+
+
+def test_in_kiosk_mode_the_window_is_frameless_full_screen_and_cannot_be_closed(qtbot, terminal):
+    from screens.app import create_shell
+    app, sh, _ = create_shell(terminal, kiosk_mode=True)
+    qtbot.addWidget(sh)
+    sh.showFullScreen()
+    qtbot.waitExposed(sh)
+    assert sh.windowFlags() & Qt.WindowType.FramelessWindowHint
+    assert sh.isFullScreen()
+    sh.close()                                       # Alt+F4 / a close request from a customer
+    assert sh.isVisible()
+    sh.allow_close = True                            # the service stopping (SIGTERM) may close it
+    sh.close()
+    assert not sh.isVisible()

@@ -7,7 +7,7 @@ from typing import Optional
 
 from kiosk.domain.masking import mask_card
 from kiosk.domain.money import format_yuan
-from kiosk.flows.services.base import M, ServiceFlow, Svc
+from kiosk.flows.services.base import M, ServiceFlow, Svc, as_int
 
 log = logging.getLogger(__name__)
 
@@ -127,10 +127,10 @@ class AccountOverviewFlow(ServiceFlow):
             return
         if not self.person.get("account"):
             return self._go(self.state, NO_ACCOUNT)
-        year = int(year or self.year or self.ctx.today().year)
+        year = as_int(year or self.year or self.ctx.today().year)
         if year not in self.years():
             return self._go(self.state, M("YEAR_OUT_OF_RANGE", "请选择列表中的年份", f"year {year} not offered"))
-        page = max(1, int(page))
+        page = max(1, as_int(page) or 1)
         idn = self.id_number
         self._show(Svc.LOADING, "deposits", M("LOADING", "正在查询，请稍候", "Loading"))
         self._run("deposits", lambda t: self.ctx.center.deposits(idn, year, page, PAGE_SIZE, t), self._deposits)
@@ -185,9 +185,10 @@ class StatementFlow(ServiceFlow):
     def choose_year(self, year: int) -> None:
         if self.state is not Svc.INPUT or self.busy:
             return
-        if int(year) not in [c["id"] for c in self.choices]:
-            return self._go(Svc.INPUT, M("YEAR_OUT_OF_RANGE", "请选择列表中的年度", f"year {year} not offered"))
-        idn, y = self.id_number, int(year)
+        y = as_int(year)
+        if y not in [c["id"] for c in self.choices]:
+            return self._go(Svc.INPUT, M("YEAR_OUT_OF_RANGE", "请选择列表中的年度", f"year {year!r} not offered"))
+        idn = self.id_number
 
         def fetch(token):
             person = self.ctx.center.person(idn, token)

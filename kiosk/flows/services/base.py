@@ -91,6 +91,16 @@ def fmt(msg: FlowMessage, **kw: Any) -> FlowMessage:
     return FlowMessage(msg.code, msg.zh.format(**kw), msg.en.format(**kw))
 
 
+def as_int(value: Any) -> Optional[int]:
+    """A choice or figure from the screen as an int, or None when it is not one (never raises)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
 def amount_view(label: str, fen: int) -> dict:
     """An amount for the screen: figures and Chinese capital numerals (confirmation, receipts)."""
     return {"label": label, "fen": fen, "figures": format_yuan(fen), "words": chinese_uppercase(fen)}
@@ -221,10 +231,11 @@ class ServiceFlow(Flow):
 
     def evaluate(self, score: int, comment: str = "") -> None:
         """好差评 after the item: sent to the center, queued when offline. Never blocks the resident."""
-        if self.state not in (Svc.DONE, Svc.REFUSED) or self.evaluation or not (1 <= int(score) <= 5):
+        score = as_int(score)
+        if self.state not in (Svc.DONE, Svc.REFUSED) or self.evaluation or score is None or not 1 <= score <= 5:
             return
         self.evaluation = "sending"
-        payload = {"item_code": self.code, "score": int(score), "comment": str(comment)[:200],
+        payload = {"item_code": self.code, "score": score, "comment": str(comment)[:200],
                    "outcome": self.state.value}
 
         def send(token):

@@ -10,7 +10,7 @@ from kiosk.domain.errors import DomainError
 from kiosk.domain.masking import mask_card
 from kiosk.domain.money import format_yuan, parse_yuan
 from kiosk.flows.ports import BankCard
-from kiosk.flows.services.base import M, ServiceFlow, Svc, amount_view
+from kiosk.flows.services.base import M, ServiceFlow, Svc, amount_view, as_int
 from kiosk.flows.services.desk import TxOutcome
 
 log = logging.getLogger(__name__)
@@ -143,9 +143,10 @@ class FlexibleDepositFlow(ServiceFlow):
                    actions=["choose_months"])
 
     def choose_months(self, months: int) -> None:
-        if self.state is not Svc.INPUT or not 1 <= int(months) <= 12:
+        n = as_int(months)
+        if self.state is not Svc.INPUT or n is None or not 1 <= n <= 12:
             return
-        self.months = int(months)
+        self.months = n
         self.choices = []
         amount = self.months * self.agreement["monthly_fen"]
         self.fields = self.fields[:3] + [("缴存月数", f"{self.months}个月")]

@@ -6,7 +6,7 @@ import logging
 
 from kiosk.domain.money import format_yuan
 from kiosk.flows.ports import PortError
-from kiosk.flows.services.base import EVALUATION_CHOICES, M, ServiceFlow, Svc
+from kiosk.flows.services.base import EVALUATION_CHOICES, M, ServiceFlow, Svc, as_int
 from kiosk.flows.services.desk import TxOutcome
 
 log = logging.getLogger(__name__)
@@ -159,10 +159,11 @@ class EvaluationFlow(ServiceFlow):
                    actions=["rate"])
 
     def rate(self, score: int, comment: str = "") -> None:
-        if self.state is not Svc.INPUT or not 1 <= int(score) <= 5:
+        score = as_int(score)
+        if self.state is not Svc.INPUT or score is None or not 1 <= score <= 5:
             return
         self.choices = []
-        payload = {"item_code": "terminal", "score": int(score), "comment": str(comment)[:200]}
+        payload = {"item_code": "terminal", "score": score, "comment": str(comment)[:200]}
         self._submit("evaluation", payload, self._rated)
 
     def _rated(self, outcome: TxOutcome) -> None:
