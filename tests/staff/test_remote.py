@@ -66,3 +66,20 @@ def test_a_failed_upload_is_reported_and_tried_again_next_time(counter):
     assert rep.logs_uploaded is None and rep.errors[0]["code"] == "CENTER_UNREACHABLE"
     assert any(act == "remote.upload_logs" and r == "failed:CENTER_UNREACHABLE"
                for _a, act, r, _d in counter.actions())
+
+
+def test_the_sync_worker_applies_the_request_after_its_next_heartbeat_and_catalog_refresh(counter):
+    from sync.worker import SyncWorker
+    logdir = counter.settings.paths.log_dir
+    logdir.mkdir(parents=True, exist_ok=True)
+    (logdir / "hpf-kiosk.jsonl").write_text("a line\n")
+    worker = SyncWorker.from_settings(counter.settings, counter.journal, counter.client)
+    remote = RemoteCommands(counter.settings, counter.client, counter.audit)
+    remote.attach(worker)
+    worker.refresh_catalog()                                      # first sync: nothing asked yet
+    operator(counter.center, f"/v1/admin/terminals/{counter.settings.terminal.id}/log-upload")
+    worker.heartbeat_now()                                        # the heartbeat reply carries the request
+    worker.refresh_catalog()
+    uploads = [r for _a, act, r, _d in counter.actions() if act == "remote.upload_logs"]
+    assert uploads == ["ok"]                                      # once, not once per channel
+    assert len(list((counter.center.config.data_dir / "uploaded-logs").rglob("*.log"))) == 1
