@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert, select, update)
 
 from center import business as B
-from center.api.common import db, idempotent_json
+from center.api.common import idempotent_json
 from center.errors import ApiError
 from center.models import Loan
 from center.security import TerminalCtx, signed_terminal

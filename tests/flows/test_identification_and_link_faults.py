@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from conftest import ZHANG, identity
-from kiosk.flows.adapters import center_demo_people
 from kiosk.flows.identification import IdStep
 from kiosk.flows.ports import IdentityDocument
 from kiosk.flows.services.base import Svc

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from conftest import LI, WANG, ZHANG, ZHOU, identity
-from devices.base import CancelToken
 from kiosk.flows.services.base import Svc
 from kiosk.flows.services.registry import flow_for
 

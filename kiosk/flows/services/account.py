@@ -5,7 +5,6 @@ import logging
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from kiosk.domain.masking import mask_card
 from kiosk.domain.money import format_yuan
 from kiosk.flows.services.base import M, ServiceFlow, Svc, as_int
 
