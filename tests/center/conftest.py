@@ -1,6 +1,6 @@
 """Fixtures for the center's tests.
 
-- `center_process`: a real `hpf-center serve` subprocess (SQLite in a temp dir), one per module.
+- `center_process`: a real `hpf-center serve` subprocess (SQLite in a temp dir), one per session.
 - `any_center`: the same on SQLite and on a private PostgreSQL cluster (scripts/pg_harness.py), so a module
   that uses it runs every test on both databases. PostgreSQL tests are skipped with the reason when the
   server binaries are missing."""
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from center.testing import center_process, run_center  # noqa: F401  (fixture re-export)
+from center.testing import run_center
 from kiosk.domain.clientid import new_client_id
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -34,7 +34,18 @@ def pg_cluster():
         pg.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="session")
+def center_process(tmp_path_factory):
+    """One real center subprocess (SQLite) shared by this area's modules; each test uses its own terminal
+    ids and demo persons, so the tests do not see each other's effects."""
+    c = run_center(tmp_path_factory.mktemp("center"))
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_center(request, tmp_path_factory):
     work = tmp_path_factory.mktemp(f"center-{request.param}")
     db_url = None
