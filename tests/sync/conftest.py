@@ -8,7 +8,7 @@ import pytest
 
 from center.testing import run_center
 from sync.testing.faultproxy import FaultProxy
-from synchelpers import Kiosk
+from tests.sync.synchelpers import Kiosk
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sync.policy import OfflineGate
 from sync.protocol import ItemOutcome, OfflinePolicy, TransactionIn
 from sync.worker import WorkerBusy
 
-from synchelpers import evaluation
+from tests.sync.synchelpers import evaluation
 
 
 def events_of(worker):

@@ -12,7 +12,7 @@ from sync.client import credentials_file
 from sync.journal import LOCAL_TZ
 from sync.protocol import ItemOutcome, ItemResult
 
-from synchelpers import evaluation
+from tests.sync.synchelpers import evaluation
 
 PERSON = {"name": "张三丰", "id_number": "330802199001011234", "bank_card": "6222021234567890123",
           "phone": "13800138000"}
