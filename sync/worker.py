@@ -180,6 +180,14 @@ class SyncWorker:
                 log.warning("center link is down: %s", err)
                 self._emit("link", online=False, code=err.code if err else "", message_zh=err.message_zh if err else "")
 
+    def _link_failed(self, err: CenterError) -> None:
+        """Network-level failures (nothing answered) mean offline; an answering but failing center (5xx, 429,
+        409) is online-but-busy: the link state does not flap while the backoff paces the retries."""
+        if err.status == 0:
+            self._set_online(False, err)
+        else:
+            log.warning("center answered but failed: %s", err)
+
     def _raise_auth_alarm(self, err: CenterAuthError) -> None:
         first = self.auth_alarm is None or self.auth_alarm.code != err.code
         self.auth_alarm = err
@@ -212,7 +220,7 @@ class SyncWorker:
             return rep
         except CenterUnavailable as exc:
             self.journal.requeue(ids, 0.0, exc.code, exc.message_zh)
-            self._set_online(False, exc)
+            self._link_failed(exc)
             rep.error = exc
             return rep
         except BaseException:
@@ -276,7 +284,7 @@ class SyncWorker:
             return None
         except CenterError as exc:
             if exc.retryable:
-                self._set_online(False, exc)
+                self._link_failed(exc)
             else:
                 log.warning("heartbeat refused: %s", exc)
             return None
@@ -295,7 +303,7 @@ class SyncWorker:
             return False
         except CenterError as exc:
             if exc.retryable:
-                self._set_online(False, exc)
+                self._link_failed(exc)
             else:
                 log.warning("catalog refused: %s", exc)
             return False

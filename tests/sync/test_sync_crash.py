@@ -8,7 +8,7 @@ from pathlib import Path
 from sync.journal import State
 from sync.testing.crashdriver import ZygoteHarness
 
-from test_sync_exactly_once import assert_center_holds_exactly, wait_until_drained
+from tests.sync.test_sync_exactly_once import assert_center_holds_exactly, wait_until_drained
 
 ROUNDS = 50
 PER_ROUND = 40

@@ -97,3 +97,53 @@ def test_a_gateway_that_refuses_batches_gets_the_items_one_by_one(journal, tmp_p
     ids = [journal.create("evaluation", {"n": n}).client_id for n in range(3)]
     report = worker_for(journal, port, tmp_path).drain()
     assert report.ok and report.accepted == 3 and set(port.platform) == set(ids)
+
+
+def test_the_worker_beats_on_schedule_with_queue_figures_and_passes_on_center_commands(journal, tmp_path):
+    class Beating(ProvinceAdapter):
+        def __init__(self):
+            super().__init__()
+            self.beats = []
+            self.three = threading.Event()
+
+        def upload_batch(self, items):
+            raise CenterUnavailable("CENTER_UNREACHABLE", "暂时无法连接", "link down for uploads")
+
+        def heartbeat(self, beat):
+            self.beats.append(beat)
+            if len(self.beats) >= 3:
+                self.three.set()
+            return {"ok": True, "commands": [{"kind": "upload_logs"}]}
+
+    port = Beating()
+    journal.create("withdrawal", {"n": 1}, amount_fen=100)
+    settings = SimpleNamespace(**{**vars(SYNC), "heartbeat_interval_s": 0.05})
+    worker = SyncWorker(journal, port, terminal_id="QZ-KIOSK-0001", sync_settings=settings,
+                        lock_path=tmp_path / "sync.lock", devices=lambda: {"idcard": "online"},
+                        audit_head=lambda: (42, "ab" * 32), version="1.2.3")
+    commands = []
+    worker.subscribe(lambda ev: ev.name == "commands" and commands.append(ev.data["commands"]))
+    worker.start(initial_delay_s=0)
+    try:
+        assert port.three.wait(30)
+    finally:
+        worker.stop()
+    beat = port.beats[-1]
+    assert (beat.terminal_id, beat.software_version, beat.queue_depth) == ("QZ-KIOSK-0001", "1.2.3", 1)
+    assert beat.devices == {"idcard": "online"} and beat.audit_head.seq == 42
+    assert commands and commands[0] == [{"kind": "upload_logs"}]
+
+
+def test_a_center_answering_5xx_is_busy_not_offline_so_the_link_does_not_flap(journal, tmp_path):
+    class Overloaded(ProvinceAdapter):
+        def upload_batch(self, items):
+            raise CenterUnavailable("HTTP_503", "系统繁忙", "POST /transactions/batch -> 503", status=503)
+
+    journal.create("evaluation", {"n": 1})
+    worker = worker_for(journal, Overloaded(), tmp_path)
+    links = []
+    worker.subscribe(lambda ev: ev.name == "link" and links.append(ev.data["online"]))
+    for _ in range(3):
+        worker.heartbeat_now()
+        assert worker.drain().error.code == "HTTP_503"
+    assert links == [True] and journal.figures().depth == 1
