@@ -37,6 +37,7 @@ ProgressCallback = Callable[[QualityReport], None]
 PreviewCallback = Callable[[np.ndarray], None]
 
 MSG_NO_DEVICE = "摄像头未连接，请联系工作人员"
+MSG_NOT_READY = "摄像头未就绪，请联系工作人员"
 MSG_NO_FRAME = "摄像头无画面，请联系工作人员"
 MSG_LIVENESS = "未完成动作检测，请按提示操作或联系工作人员办理"
 MSG_JPEG = "照片生成失败，请重试"
@@ -200,6 +201,11 @@ class Camera(Device):
         self._preview_thread: Optional[threading.Thread] = None
         self._closed = threading.Event()
         self.status.update(device=DeviceStatus.OFFLINE, detail="starting")
+        try:        # load OpenCV once on this thread before the grabber and the worker use it
+            import cv2  # noqa: F401
+            import cv2.data  # noqa: F401
+        except ImportError:
+            pass    # is_usable() names what is missing
         self.grabber = FrameGrabber(opener, name=self.role, on_state=self._on_source_state,
                                     reopen_interval=reopen_interval).start()
 
@@ -249,7 +255,7 @@ class Camera(Device):
     def _selftest(self, token: CancelToken) -> Completion:
         lib = self.library_usable()
         if not lib.ok:
-            raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_OPENCV", lib.missing)
+            raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_OPENCV", lib.missing, MSG_NOT_READY)
         first = self.grabber.wait_frame(0, min(self.OPEN_WAIT_S, token.remaining or self.OPEN_WAIT_S))
         if first is None:
             raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_DEVICE",
@@ -339,7 +345,7 @@ class Camera(Device):
             try:
                 self._checker = FaceQualityChecker(self.thresholds)
             except CameraSetupError as exc:
-                raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_OPENCV", str(exc), MSG_NO_DEVICE)
+                raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_OPENCV", str(exc), MSG_NOT_READY)
         if challenge is not None:
             challenge.reset()
         self._set_busy(True)

@@ -163,6 +163,7 @@ class Analysis:
 
 def haar_path(name: str) -> Path:
     import cv2
+    import cv2.data  # noqa: F401
     return Path(cv2.data.haarcascades) / name
 
 
@@ -172,6 +173,10 @@ def load_cascade(name: str):
         import cv2
     except ImportError as exc:
         raise CameraSetupError(f"OpenCV (cv2) not installed: {exc}") from exc
+    try:
+        import cv2.data  # noqa: F401  (a submodule: not always loaded by `import cv2`)
+    except ImportError:
+        pass
     if not hasattr(cv2, "CascadeClassifier") or not hasattr(cv2, "data"):
         raise CameraSetupError("this OpenCV build has no Haar cascades (need opencv-python-headless<5)")
     path = haar_path(name)
