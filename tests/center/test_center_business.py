@@ -4,7 +4,7 @@ Demo persons: center/README.md."""
 import pytest
 import requests
 
-from conftest import tx
+from tests.center.conftest import tx
 
 ZHANG = "330802198503151230"    # normal, no loan, no home
 LI = "330802197807201247"       # loan being repaid

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from center.models import Evaluation
-from conftest import tx
+from tests.center.conftest import tx
 from kiosk.domain.clientid import new_client_id
 
 pytestmark = pytest.mark.slow

@@ -1,13 +1,11 @@
-from dataclasses import replace
 from datetime import date
 
 import pytest
+from tests.center_rules.rules_helpers import ON
 
 from center.rules.facts import PersonFacts
 from center.rules.policy import policy_for
 from kiosk.domain.codes import Gender, PersonAccountState
-
-ON = date(2025, 6, 2)
 
 
 @pytest.fixture
@@ -26,7 +24,3 @@ def person():
     return PersonFacts(birth_date=date(1990, 3, 15), gender=Gender.MALE, account_state=PersonAccountState.NORMAL,
                        balance_fen=8_000_000, deposit_base_fen=1_000_000, opened_on=date(2015, 7, 1),
                        paid_up_to=date(2025, 5, 1), continuous_months=36)
-
-
-def with_(facts, **kw):
-    return replace(facts, **kw)

@@ -8,7 +8,7 @@ from center.rules.facts import LoanApplication
 from center.rules.loan import CombinedLoan, check_loan, max_term_months, split_combined
 from kiosk.domain.codes import PersonAccountState, RepaymentMethod
 from kiosk.domain.loan import build_schedule
-from tests.center_rules.conftest import ON, with_
+from tests.center_rules.rules_helpers import ON, with_
 
 PRICE = 200_000_000   # 2,000,000 yuan
 

@@ -6,7 +6,7 @@ import pytest
 from center.rules.facts import WithdrawalEvidence as Ev
 from center.rules.withdrawal import check_withdrawal
 from kiosk.domain.codes import PersonAccountState as S, WithdrawalBusinessType, WithdrawalReason as R
-from tests.center_rules.conftest import ON, with_
+from tests.center_rules.rules_helpers import ON, with_
 
 RETIRED = dict(birth_date=date(1960, 1, 1))            # man, retired 2020
 SEALED_LONG = dict(account_state=S.SEALED, sealed_since=date(2024, 6, 1))

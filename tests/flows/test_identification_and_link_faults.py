@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ZHANG, identity
+from tests.flows.conftest import ZHANG, identity
 from kiosk.flows.identification import IdStep
 from kiosk.flows.ports import IdentityDocument
 from kiosk.flows.services.base import Svc

@@ -9,7 +9,7 @@ import requests
 
 from kiosk.staff.center import StaffCenterClient
 from kiosk.staff.remote import RemoteCommands
-from staffhelpers import ZHANG
+from tests.staff.staffhelpers import ZHANG
 from sync.downward import CatalogCache
 
 

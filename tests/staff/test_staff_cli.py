@@ -6,7 +6,7 @@ import io
 import subprocess
 
 from kiosk.cli.main import main
-from staffhelpers import RENT, TELLER, ZHANG
+from tests.staff.staffhelpers import RENT, TELLER, ZHANG
 
 PIN = "246810"
 

@@ -11,7 +11,7 @@ import pytest
 from kiosk.staff.errors import StaffError
 from kiosk.staff.hidden_entry import CornerLongPress
 from kiosk.staff.pin import hash_pin, verify_pin
-from staffhelpers import ZHANG
+from tests.staff.staffhelpers import ZHANG
 
 PIN = "246810"
 

@@ -15,7 +15,7 @@ from kiosk.staff.combined_loan import CombinedRequest
 from kiosk.staff.eod import end_of_day
 from kiosk.staff.errors import StaffError
 from kiosk.staff.teller import TellerLimits
-from staffhelpers import RENT, SUPERVISOR, TELLER, ZHANG
+from tests.staff.staffhelpers import RENT, SUPERVISOR, TELLER, ZHANG
 from sync.journal import LOCAL_TZ
 
 

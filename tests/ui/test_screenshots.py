@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from kiosk.flows.identification import IdStep
 
-from conftest import ARTIFACTS
+from tests.ui.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.ui
 S = IdStep

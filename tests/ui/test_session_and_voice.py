@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.voice import EspeakVoice, MuteVoice, build_voice, to_pinyin
 
-from conftest import tile
+from tests.ui.conftest import tile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,7 +173,7 @@ def test_the_installed_qt_keeps_references_to_none(qapp):
 def test_at_power_on_home_shows_the_cached_catalog_and_tiles_wait_until_devices_are_attached(settings, sims, center):
     from kiosk.app import new_terminal
     from sync.protocol import Catalog
-    from conftest import demo_catalog
+    from tests.ui.conftest import demo_catalog
     cache = settings.paths.data_dir / "catalog.json"
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text('{"etag": "x", "catalog": ' + demo_catalog().model_dump_json() + '}', encoding="utf-8")

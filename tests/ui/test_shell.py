@@ -7,7 +7,7 @@ import pytest
 from kiosk.flows.identification import IdStep
 from kiosk.flows.standins import DEMO_PEOPLE
 
-from conftest import texts_on_screen
+from tests.ui.conftest import texts_on_screen
 
 from PySide6.QtCore import Qt
 
