@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -47,6 +48,18 @@ class KioskApp:
     sync_worker: Any = None
     notes: list[str] = field(default_factory=list)      # what was stood in or left out, for doctor/selftest
     begin: Callable[[], None] = lambda: None             # start connecting (start_app: after the first paint)
+    startup_done: threading.Event = field(default_factory=threading.Event)
+    startup_parts: Optional[tuple] = None
+    connecting: bool = False
+
+    def close(self, startup_wait_s: float = 60.0) -> None:
+        """Stop everything. If the window closed while start-up was still connecting, wait for it and take
+        what it built, so no device, center or sync thread is left running while Python exits."""
+        if self.connecting and not self.startup_done.wait(startup_wait_s):
+            log.error("start-up still running after %.0f s at shutdown", startup_wait_s)
+        if self.terminal.starting and self.startup_parts:
+            self.terminal.attach(*self.startup_parts)
+        self.terminal.close()
 
 
 class _NoCenterYet:
@@ -153,6 +166,7 @@ def build_app(settings: Settings, *, start_sync: bool = True) -> KioskApp:
     terminal = new_terminal(settings)
     app = KioskApp(terminal)
     terminal.attach(*assemble(settings, terminal, app, start_sync))
+    app.startup_done.set()
     return app
 
 
@@ -199,10 +213,19 @@ def start_app(settings: Settings) -> KioskApp:
         terminal.attach(Devices(), _NoCenterYet())      # home stays up; identification will say why
         terminal.call_staff("startup")
 
+    def work(_token):
+        try:
+            app.startup_parts = assemble(settings, terminal, app)
+            return app.startup_parts
+        finally:
+            app.startup_done.set()
+
     def begin() -> None:
-        app.begin = lambda: None
-        terminal.tasks.run("startup", lambda _t: assemble(settings, terminal, app),
-                           lambda parts: terminal.attach(*parts), failed)
+        if app.connecting:
+            return
+        app.connecting = True
+        terminal.tasks.run("startup", work, lambda parts: terminal.attach(*parts) if terminal.starting else None,
+                           failed)
     app.begin = begin
     return app
 
@@ -220,4 +243,4 @@ def run_gui(settings: Settings) -> int:
         from screens.app import run
         return run(app.terminal, after_show=app.begin)
     finally:
-        app.terminal.close()
+        app.close()

@@ -52,4 +52,4 @@ def cmd_selftest(args) -> int:
         from screens.selftest import run_selftest
         return run_selftest(app, Path(args.out))
     finally:
-        app.terminal.close()
+        app.close()

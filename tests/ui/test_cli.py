@@ -67,16 +67,18 @@ def xvfb():
 
 @pytest.mark.slow
 def test_run_opens_the_kiosk_window_on_a_real_x_display_and_stops_on_sigterm(tmp_path, xvfb):
+    # the window first (home from the cached catalog), then devices + embedded center attached; SIGTERM stops all
     log = tmp_path / "run.log"
     with open(log, "w") as fh:
         proc = subprocess.Popen(KIOSK + ["run"], cwd=ROOT, env=_env(tmp_path, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb"),
                                 stdout=fh, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
-        while "kiosk window shown" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        while "terminal ready" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         text = log.read_text()
         assert "kiosk window shown (windowed, xcb)" in text, text[-3000:]
+        assert "terminal ready: devices and center attached" in text, text[-3000:]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
