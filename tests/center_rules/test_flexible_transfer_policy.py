@@ -8,7 +8,8 @@ from center.rules.policy import PolicyError, load_policy, policy_for
 from center.rules.transfer import (TransferCase, TransferError, TransferEvent, TransferStatus,
                                    event_for_origin_feedback, letter_number, next_status, parse_letter_number)
 from kiosk.domain.codes import Gender, PersonAccountState
-from tests.center_rules.rules_helpers import ON
+
+ON = date(2025, 6, 2)
 
 
 # --- flexible employment ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """A depositor asks how much they can borrow; the center answers with the limit, the term and a trial plan."""
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -8,7 +9,9 @@ from center.rules.facts import LoanApplication
 from center.rules.loan import CombinedLoan, check_loan, max_term_months, split_combined
 from kiosk.domain.codes import PersonAccountState, RepaymentMethod
 from kiosk.domain.loan import build_schedule
-from tests.center_rules.rules_helpers import ON, with_
+
+ON = date(2025, 6, 2)   # the day the requests are decided (2025-05-08 rates, Quzhou baseline policy)
+with_ = replace         # the same person with some facts changed
 
 PRICE = 200_000_000   # 2,000,000 yuan
 

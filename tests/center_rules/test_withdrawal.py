@@ -1,4 +1,5 @@
 """A depositor asks to withdraw; the center's rule answers yes (with the most they can take) or no (with why)."""
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -6,7 +7,9 @@ import pytest
 from center.rules.facts import WithdrawalEvidence as Ev
 from center.rules.withdrawal import check_withdrawal
 from kiosk.domain.codes import PersonAccountState as S, WithdrawalBusinessType, WithdrawalReason as R
-from tests.center_rules.rules_helpers import ON, with_
+
+ON = date(2025, 6, 2)   # the day the requests are decided (2025-05-08 rates, Quzhou baseline policy)
+with_ = replace         # the same person with some facts changed
 
 RETIRED = dict(birth_date=date(1960, 1, 1))            # man, retired 2020
 SEALED_LONG = dict(account_state=S.SEALED, sealed_since=date(2024, 6, 1))
