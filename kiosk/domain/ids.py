@@ -100,6 +100,18 @@ class ResidentId:
         return PERMIT_REGIONS.get(self.region_code) or PROVINCES.get(self.region_code[:2], "")
 
     @property
+    def region_name(self) -> str:
+        """'浙江省柯城区' from python-stdnum's GB/T 2260 history (valid for the birth year); '' when the
+        county code is not in that table (codes are retired and reassigned, so this never rejects a number)."""
+        if self.is_residence_permit:
+            return self.province
+        try:
+            info = _ric.get_birth_place(self.number)
+        except Exception:   # stdnum raises its own ValidationError for unknown counties
+            return ""
+        return f"{info.get('province', '')}{info.get('county', '')}"
+
+    @property
     def is_residence_permit(self) -> bool:
         return self.document_type is DocumentType.HKMT_RESIDENCE_PERMIT
 

@@ -117,3 +117,11 @@ def test_str_and_repr_of_parsed_numbers_are_masked():
     fpr = ForeignPermanentResidenceId.parse("KAZ110090123105", today=TODAY)
     assert "KAZ110090123105" not in repr(fpr)
     assert "6222021234567890123" not in repr(BankCard.parse("6222021234567890123"))
+
+
+def test_region_name_is_informative_only():
+    assert ResidentId.parse("11010519491231002X", today=TODAY).region_name == "北京市朝阳区"
+    body = "33089919900101001"           # county 330899 is not in GB/T 2260: still a valid number
+    unknown = ResidentId.parse(body + check_char(body), today=TODAY)
+    assert unknown.region_name == "" and unknown.province == "浙江"
+    assert ResidentId.parse("810000199408230021", today=TODAY).region_name == "香港"
