@@ -78,7 +78,7 @@ def _webcam_frame(photo: np.ndarray, p: _Portrait, size: tuple[int, int], face_r
     sx1, sy1 = min(big.shape[1], x0 + W), min(big.shape[0], y0 + H)
     if sx1 > sx0 and sy1 > sy0:
         out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = big[sy0:sy1, sx0:sx1]
-    blurred = cv2.GaussianBlur(out, (0, 0), 1.5)
+    blurred = cv2.GaussianBlur(out, (0, 0), 1.5 * max(1.0, W / 640))
     out = cv2.addWeighted(out, 2.0, blurred, -1.0, 0)
     noise = np.random.default_rng(seed).normal(0, 3, out.shape)
     return np.clip(out.astype(np.int16) + noise.astype(np.int16), 0, 255).astype(np.uint8)
