@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Optional
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from center.errors import ApiError
@@ -106,7 +106,7 @@ def claim_many(session, principal: str, keyed: Iterable[tuple[str, str]]) -> dic
             n = session.execute(update(IdempotencyRecord).where(
                 IdempotencyRecord.principal == principal, IdempotencyRecord.key == k,
                 IdempotencyRecord.lock_token == r.lock_token, IdempotencyRecord.state == "in_flight")
-                .values(lock_token=newtok, created_at=now)).rowcount
+                .values(lock_token=newtok, created_at=now).execution_options(synchronize_session=False)).rowcount
             out[k] = Claim(k, "new", token=newtok) if n == 1 else Claim(k, "in_flight")
         else:
             out[k] = Claim(k, "in_flight")
@@ -115,18 +115,32 @@ def claim_many(session, principal: str, keyed: Iterable[tuple[str, str]]) -> dic
 
 def complete(session, principal: str, claim: Claim, status_code: int, response: dict) -> None:
     """Stores the first answer (in the same transaction as the business effect)."""
-    session.execute(update(IdempotencyRecord).where(
-        IdempotencyRecord.principal == principal, IdempotencyRecord.key == claim.key,
-        IdempotencyRecord.lock_token == claim.token).values(
-        state="done", status_code=status_code, completed_at=utcnow(),
-        response=json.dumps(response, ensure_ascii=False, default=str)))
+    complete_many(session, principal, [(claim, status_code, response)])
+
+
+_T = IdempotencyRecord.__table__
+_COMPLETE = (update(_T).where(_T.c.principal == bindparam("b_principal"), _T.c.key == bindparam("b_key"),
+                              _T.c.lock_token == bindparam("b_token"))
+             .values(state="done", status_code=bindparam("b_status"), completed_at=bindparam("b_at"),
+                     response=bindparam("b_response")))
+
+
+def complete_many(session, principal: str, done: list[tuple[Claim, int, dict]]) -> None:
+    """Stores many first answers with one executemany (Core: no ORM session synchronisation)."""
+    if not done:
+        return
+    now = utcnow()
+    session.connection().execute(_COMPLETE, [
+        {"b_principal": principal, "b_key": c.key, "b_token": c.token, "b_status": status, "b_at": now,
+         "b_response": json.dumps(body, ensure_ascii=False, default=str)} for c, status, body in done])
 
 
 def release(session, principal: str, claim: Claim) -> None:
     """Forgets a claim whose work failed unexpectedly, so a retry runs it again."""
     session.execute(delete(IdempotencyRecord).where(
         IdempotencyRecord.principal == principal, IdempotencyRecord.key == claim.key,
-        IdempotencyRecord.lock_token == claim.token, IdempotencyRecord.state == "in_flight"))
+        IdempotencyRecord.lock_token == claim.token, IdempotencyRecord.state == "in_flight")
+        .execution_options(synchronize_session=False))
 
 
 def purge(db, retention_days: int = 30) -> int:

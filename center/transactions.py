@@ -32,13 +32,37 @@ class Refusal(Exception):
 
 Handler = Callable[..., dict]
 HANDLERS: dict[str, Handler] = {}
+BULK_KINDS: set[str] = set()      # kinds whose handler only queues rows in BulkRows (no ORM writes)
 
 
-def handler(kind: str):
+def handler(kind: str, *, bulk: bool = False):
     def deco(fn):
         HANDLERS[kind] = fn
+        if bulk:
+            BULK_KINDS.add(kind)
         return fn
     return deco
+
+
+class BulkRows:
+    """Rows queued by bulk kinds during one batch, inserted with one executemany per table at the end."""
+
+    def __init__(self):
+        self.rows: dict = {}
+
+    def add(self, table, row: dict) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def flush(self, session) -> None:
+        from sqlalchemy import insert
+        conn = session.connection()
+        for table, rows in self.rows.items():
+            conn.execute(insert(table), rows)
+        self.rows.clear()
+
+
+def bulk(session) -> BulkRows:
+    return session.info.setdefault("hpf.bulk", BulkRows())
 
 
 def local_day(dt: datetime) -> str:
@@ -56,12 +80,10 @@ def _result(item: TransactionIn, outcome: ItemOutcome, status: int, code: str = 
                       result=result or {}, replayed=replayed)
 
 
-def _run_one(session, ctx: TerminalCtx, item: TransactionIn) -> ItemResult:
-    from center import business  # noqa: F401  (registers the business kinds)
-    other = session.get(AcceptedTransaction, item.client_id)
-    if other is not None:      # same client id already used by another terminal
+def _run_one(session, ctx: TerminalCtx, item: TransactionIn, taken: dict[str, str]) -> ItemResult:
+    if item.client_id in taken:      # same client id already used by another terminal
         raise Refusal("CLIENT_ID_CONFLICT", "业务编号重复，请重新办理",
-                      f"client_id already accepted from terminal {other.terminal_id}")
+                      f"client_id already accepted from terminal {taken[item.client_id]}")
     fn = HANDLERS.get(item.kind)
     if fn is None:
         raise Refusal("UNKNOWN_KIND", "终端提交了中心不支持的业务类型", f"unknown transaction kind {item.kind!r}")
@@ -73,7 +95,7 @@ def _run_one(session, ctx: TerminalCtx, item: TransactionIn) -> ItemResult:
 def _store(session, ctx, item: TransactionIn, res: ItemResult, teller) -> None:
     now = datetime.now(timezone.utc)
     created = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=timezone.utc)
-    session.add(AcceptedTransaction(
+    bulk(session).add(AcceptedTransaction.__table__, dict(
         client_id=item.client_id, terminal_id=ctx.terminal_id, kind=item.kind, outcome=res.outcome.value,
         code=res.code, message=res.message, payload=item.payload, result=res.result, teller_id=teller,
         offline=item.offline, created_at=created, received_at=now, local_day=local_day(now)))
@@ -104,29 +126,38 @@ def process(db, ctx: TerminalCtx, items: list[TransactionIn]) -> list[ItemResult
         else:
             owned.append((pos, item))
     if owned:
+        from center import business  # noqa: F401  (registers the business kinds)
         failed: list[tuple[int, TransactionIn, Exception]] = []
+        done: list[tuple[idem.Claim, int, dict]] = []
         with db() as s, s.begin():
+            taken = dict(s.execute(select(AcceptedTransaction.client_id, AcceptedTransaction.terminal_id).where(
+                AcceptedTransaction.client_id.in_([i.client_id for _, i in owned]))).all())
             for pos, item in owned:
                 claim = claims[item.client_id]
                 try:
-                    with s.begin_nested():
-                        res, teller = _run_one(s, ctx, item)
-                        _store(s, ctx, item, res, teller)
-                        s.flush()
+                    if item.kind in BULK_KINDS:           # no ORM writes: no savepoint needed
+                        res, teller = _run_one(s, ctx, item, taken)
+                    else:
+                        with s.begin_nested():
+                            res, teller = _run_one(s, ctx, item, taken)
+                            s.flush()
+                    _store(s, ctx, item, res, teller)
                 except Refusal as r:
                     res = _result(item, ItemOutcome.REJECTED, 422, r.code, r.message)
                     log.info("transaction %s (%s) from %s rejected: %s %s", item.client_id, item.kind,
                              ctx.terminal_id, r.code, r.detail)
                     if r.code != "CLIENT_ID_CONFLICT":
-                        with s.begin_nested():
-                            _store(s, ctx, item, res, item.teller_id or ctx.teller_id)
+                        _store(s, ctx, item, res, item.teller_id or ctx.teller_id)
                 except Exception as e:  # noqa: BLE001 - answered as a retryable server error
                     log.exception("transaction %s (%s) from %s failed", item.client_id, item.kind, ctx.terminal_id)
                     failed.append((pos, item, e))
                     idem.release(s, principal, claim)
                     continue
-                idem.complete(s, principal, claim, res.http_status, res.model_dump(mode="json"))
+                done.append((claim, res.http_status, res.model_dump(mode="json")))
                 answers[pos] = res
+            s.flush()
+            bulk(s).flush(s)
+            idem.complete_many(s, principal, done)
         for pos, item, e in failed:
             answers[pos] = _result(item, ItemOutcome.ERROR, 500, "INTERNAL_ERROR", "系统繁忙，请稍后再试")
     out = []
@@ -174,7 +205,7 @@ def require(payload: dict, key: str, typ, zh: str):
     return v
 
 
-@handler("evaluation")
+@handler("evaluation", bulk=True)
 def _evaluation(session, ctx: TerminalCtx, item: TransactionIn) -> dict:
     """好差评: always accepted when well-formed (score 1..5)."""
     p = item.payload
@@ -182,7 +213,7 @@ def _evaluation(session, ctx: TerminalCtx, item: TransactionIn) -> dict:
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise Refusal("VALIDATION_FAILED", "评价等级应为1至5", "evaluation score must be an integer 1..5")
     created = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=timezone.utc)
-    session.add(Evaluation(client_id=item.client_id, terminal_id=ctx.terminal_id,
-                           item_code=str(p.get("item_code", ""))[:32], score=score,
-                           comment=str(p.get("comment", ""))[:256], created_at=created))
+    bulk(session).add(Evaluation.__table__, dict(client_id=item.client_id, terminal_id=ctx.terminal_id,
+                                                 item_code=str(p.get("item_code", ""))[:32], score=score,
+                                                 comment=str(p.get("comment", ""))[:256], created_at=created))
     return {"recorded": True}
