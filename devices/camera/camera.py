@@ -256,7 +256,9 @@ class Camera(Device):
         lib = self.library_usable()
         if not lib.ok:
             raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_OPENCV", lib.missing, MSG_NOT_READY)
-        first = self.grabber.wait_frame(0, min(self.OPEN_WAIT_S, token.remaining or self.OPEN_WAIT_S))
+        first = None
+        if self.grabber.wait_online(min(self.OPEN_WAIT_S, token.remaining or self.OPEN_WAIT_S)):
+            first = self.grabber.wait_frame(0, 1.0)
         if first is None:
             raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_DEVICE",
                               f"{self.source_label}: {self.grabber.detail}", MSG_NO_DEVICE)

@@ -131,6 +131,7 @@ class FrameGrabber:
         self._seq = 0
         self._at = 0.0
         self._stop = threading.Event()
+        self._tried = threading.Event()     # set once the first open attempt has finished
         self._online: Optional[bool] = None
         self.detail = "not started"
         self._times: list[float] = []
@@ -190,8 +191,13 @@ class FrameGrabber:
             return None if self._latest is None else Frame(self._latest.copy(), self._seq, self._at)
 
     def wait_online(self, timeout: float) -> bool:
-        """True when a frame is (or becomes, within timeout) available."""
-        frame = self.wait_frame(0, timeout)
+        """True when a frame is (or becomes, within timeout) available; False at once when the first open
+        attempt has already failed (no waiting on a camera that is not there)."""
+        end = time.monotonic() + max(0.0, timeout)
+        self._tried.wait(timeout)
+        if not self._online:
+            return False
+        frame = self.wait_frame(0, max(0.0, end - time.monotonic()))
         if frame is None:
             return False
         frame.image.fill(0)
@@ -236,6 +242,7 @@ class FrameGrabber:
                     cap = self._opener()
                 except Exception as exc:       # SourceUnavailable, or a driver error: retry later
                     self._set_state(False, str(exc) or exc.__class__.__name__)
+                    self._tried.set()
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, self.max_reopen_interval)
                     continue
@@ -251,6 +258,7 @@ class FrameGrabber:
                     continue
                 if fails >= self.read_fail_limit:
                     self._close(cap, "source stopped delivering frames")
+                    self._tried.set()
                     cap = None
                 else:
                     self._stop.wait(0.05)
@@ -259,6 +267,7 @@ class FrameGrabber:
             self._store(image)
             if not self._online:
                 self._set_state(True, "frames arriving")
+                self._tried.set()
             pace = getattr(cap, "pace_fps", None)
             if pace:
                 next_at = max(next_at + 1.0 / pace, time.monotonic() - 1.0 / pace)
