@@ -20,6 +20,7 @@ after paper-out: `add_document`, `get_document`, `mark_printed`, `mark_print_fai
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -218,7 +219,9 @@ class Journal:
                                f"transaction cannot be journaled: {exc}") from None
         state = State.DRAFT if draft else State.QUEUED
         tag = self.cipher.person_tag(person_key)
-        sealed = self.cipher.seal(payload, client_id)
+        plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        sealed = self.cipher.seal_bytes(plain.encode("utf-8"), client_id)
+        stored_payload = json.loads(plain)      # exactly what a retry will send, immune to later mutation
         with self._writer.begin() as conn:
             if guard is not None:
                 guard(self._figures(conn, now))
@@ -236,7 +239,7 @@ class Journal:
         return JournalEntry(client_id=client_id, kind=kind, state=state, created_at=_dt(stamp),
                             updated_at=_dt(stamp), amount_fen=amount_fen, teller_id=teller_id,
                             offline=bool(offline), attempts=0, last_code=None, last_message=None,
-                            accepted_at=None, payload=payload)
+                            accepted_at=None, payload=stored_payload)
 
     def submit_draft(self, client_id: str) -> None:
         """draft -> queued (the customer confirmed)."""
