@@ -214,12 +214,13 @@ class Journal:
         try:   # refuse now what could never be sent later (kind too long, payload not JSON ...)
             TransactionIn(client_id=client_id, kind=kind, created_at=_dt(stamp), payload=payload,
                           teller_id=teller_id, offline=bool(offline))
-        except ValueError as exc:
+            plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                               allow_nan=False)
+        except (ValueError, TypeError) as exc:
             raise JournalError("JOURNAL_INVALID_ITEM", "业务信息不完整，无法受理。",
                                f"transaction cannot be journaled: {exc}") from None
         state = State.DRAFT if draft else State.QUEUED
         tag = self.cipher.person_tag(person_key)
-        plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         sealed = self.cipher.seal_bytes(plain.encode("utf-8"), client_id)
         stored_payload = json.loads(plain)      # exactly what a retry will send, immune to later mutation
         with self._writer.begin() as conn:

@@ -213,3 +213,7 @@ def test_an_item_that_could_never_be_sent_is_refused_at_once(journal):
     with pytest.raises(JournalError) as exc:
         journal.create("x" * 65, {"n": 1})
     assert exc.value.code == "JOURNAL_INVALID_ITEM" and journal.figures().depth == 0
+    from decimal import Decimal
+    with pytest.raises(JournalError) as exc:                   # money as Decimal must be converted to fen
+        journal.create("withdrawal", {"amount": Decimal("12.30")})
+    assert exc.value.code == "JOURNAL_INVALID_ITEM" and journal.figures().depth == 0
