@@ -45,7 +45,7 @@ def cmd_serve(args) -> int:
         from center.seed import seed_if_empty
         seed_if_empty(app.state.db, persons=args.seed)
     print(f"hpf-center listening on http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, log_config=None)
     return 0
 
 
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8600)
     s.add_argument("--seed", type=int, default=None, metavar="N", help="seed demo + N persons if the DB is empty")
-    s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    s.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     s.set_defaults(fn=cmd_serve)
     s = sub.add_parser("seed", parents=[common], help="add demo persons and N synthetic ones")
     s.add_argument("--persons", type=int, default=100)
@@ -174,8 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from center.logs import setup_logging
     args = build_parser().parse_args(argv)
+    level = getattr(args, "log_level", "warning")
+    log_file = Path(args.data_dir) / "center.log" if getattr(args, "data_dir", None) and args.cmd == "serve" else None
+    setup_logging(level, log_file)
     try:
         return args.fn(args)
     except ValueError as e:
