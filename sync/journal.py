@@ -399,6 +399,17 @@ class Journal:
             self._record_many(conn, ids, None, State.NEEDS_REVIEW.value, stamp, code, None, from_states=current)
         self._audit("journal.needs_review", count=len(ids), code=code, client_ids=ids)
 
+    def is_next_for_person(self, client_id: str) -> bool:
+        """True if no earlier transaction of the same person is still waiting to be sent. A flow that wants
+        to POST a new item at once should check this first; if False, leave it queued (and wake the worker)
+        so the person's transactions reach the center in the order they were made."""
+        o, p = outbox, outbox.alias("p")
+        q = sa.select(sa.exists().where(p.c.person_tag == o.c.person_tag, p.c.ready.is_(True),
+                                        p.c.seq < o.c.seq)).where(o.c.client_id == client_id)
+        with self.engine.connect() as conn:
+            blocked = conn.execute(q).scalar()
+        return not blocked
+
     def mark_sending(self, client_ids: list[str], lease_s: float = 120.0) -> None:
         """queued -> sending. The outbox rows are leased for `lease_s` (longer than any HTTP timeout), so the
         worker does not pick up an item a flow is sending right now, nor the reverse."""

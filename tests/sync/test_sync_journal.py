@@ -113,9 +113,10 @@ def test_one_persons_transactions_go_out_in_order_while_others_proceed(journal):
                                       code="IDEMPOTENCY_IN_FLIGHT")] + accept(b1, x1),
                           retry_delay_s=lambda r: 0.0)
     assert [t.client_id for t in journal.next_batch(10)] == [a1]          # a2 waits behind a1
+    assert not journal.is_next_for_person(a2) and journal.is_next_for_person(a1)   # a flow must not jump a2
     journal.mark_sending([a1])
     journal.apply_results(accept(a1))
-    assert [t.client_id for t in journal.next_batch(10)] == [a2]
+    assert [t.client_id for t in journal.next_batch(10)] == [a2] and journal.is_next_for_person(a2)
 
 
 def test_a_draft_is_not_sent_until_the_customer_confirms(journal):
