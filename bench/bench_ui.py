@@ -106,8 +106,8 @@ def cold_start(runs: int = 5) -> list[dict]:
 def screen_changes(n: int = 300) -> list[dict]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["HPF_KIOSK_VOICE"] = "mute"
-    sys.path.insert(0, str(ROOT / "tests" / "ui"))
-    from conftest import demo_catalog                      # the UI tests' catalog: 6 items, L0-L3
+    sys.path.insert(0, str(ROOT))
+    from tests.ui.conftest import demo_catalog             # the UI tests' catalog: 6 items, L0-L3
     from config import load_settings
     from kiosk.flows.ports import Devices
     from kiosk.flows.standins import SimCamera, SimCardReader, SimIdCard, SimPrinter, StandInCenter

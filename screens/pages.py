@@ -12,7 +12,7 @@ from kiosk.flows.identification import Fallback, IdStep, IdentificationFlow
 from screens.i18n import _
 from screens.qt import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QStackedWidget, Qt,
                         QVBoxLayout, QWidget)
-from screens.widgets import CardGuide, FaceView, KeyPad, button, label
+from screens.widgets import CardGuide, FaceView, KeyPad, TileButton, button, label
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class HomePage(Page):
         from kiosk.flows.home import TILES_PER_PAGE
         self._pool = []
         for _ in range(TILES_PER_PAGE):
-            b = button("", "tile")
+            b = TileButton()
             b.clicked.connect(lambda *_, b=b: self.shell.open_item(b.tile))
             b.hide()
             self._pool.append(b)
@@ -111,19 +111,16 @@ class HomePage(Page):
             for i, b in enumerate(self._pool):
                 self.grid.removeWidget(b)
                 self.grid.addWidget(b, i // cols, i % cols)
+            for c in range(4):                         # equal columns, whatever the text in them
+                self.grid.setColumnStretch(c, 1 if c < cols else 0)
         self.tile_buttons = {}
         for i, b in enumerate(self._pool):
             tile = tiles[i] if i < len(tiles) else None
             b.setVisible(tile is not None)
             if tile is None:
                 continue
-            text = tile.name(lang)
-            if tile.note(lang):
-                text += "\n" + tile.note(lang)
-            b.setText(text)
+            b.set_tile(tile, lang)
             b.setObjectName(f"tile_{tile.code}")
-            b.setEnabled(tile.available)
-            b.tile = tile
             self.tile_buttons[tile.code] = b
         multi = len(all_pages) > 1
         self.prev_btn.setVisible(multi)

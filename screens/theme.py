@@ -110,8 +110,13 @@ QPushButton[role="secondary"] {{ background: {c['surface']}; color: {c['primary'
 QPushButton[role="secondary"]:disabled {{ background: {c['disabled_bg']}; color: {c['disabled_text']}; border-color: {c['disabled_bg']}; }}
 QPushButton[role="danger"] {{ background: {c['danger']}; color: {c['on_danger']}; }}
 QPushButton[role="tile"] {{ background: {c['tile_bg']}; color: {c['tile_text']}; border: 3px solid {c['tile_border']};
-    border-radius: 12px; font-size: {m.title_px}px; font-weight: bold; min-height: {m.tile_h}px; text-align: center; }}
+    border-radius: 12px; font-size: {m.title_px}px; font-weight: bold; min-height: {m.tile_h}px;
+    max-height: {m.tile_h * 2}px; text-align: center; }}
 QPushButton[role="tile"]:disabled {{ background: {c['disabled_bg']}; color: {c['disabled_text']}; border-color: {c['disabled_bg']}; }}
+QLabel[role="tile_name"] {{ color: {c['tile_text']}; font-size: {m.title_px}px; font-weight: bold; background: transparent; }}
+QLabel[role="tile_name"]:disabled {{ color: {c['disabled_text']}; }}
+QLabel[role="tile_note"] {{ color: {c['muted']}; font-size: {m.small_px}px; background: transparent; }}
+QLabel[role="tile_note"]:disabled {{ color: {c['disabled_text']}; }}
 QPushButton[role="key"] {{ font-size: {m.title_px}px; min-height: {m.key_px}px; min-width: {m.key_px + 40}px; padding: 0; }}
 QProgressBar {{ min-height: 14px; max-height: 14px; border: none; background: {c['disabled_bg']}; border-radius: 7px; }}
 QProgressBar::chunk {{ background: {c['primary']}; border-radius: 7px; }}

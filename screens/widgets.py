@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from screens.qt import (QBrush, QColor, QFont, QGridLayout, QImage, QLabel, QPainter, QPainterPath, QPen, QPixmap,
-                        QPushButton, QRect, QSizePolicy, Qt, QTimer, QWidget, Signal)
+                        QPushButton, QRect, QSizePolicy, Qt, QTimer, QVBoxLayout, QWidget, Signal)
 from screens import theme
 
 
@@ -30,6 +30,35 @@ def button(text: str = "", role: str = "", on_click: Optional[Callable[[], None]
     if on_click:
         b.clicked.connect(lambda *_: on_click())
     return b
+
+
+class TileButton(QPushButton):
+    """A big home-screen tile: the item's name and, under it, a note (needs network, queued offline...).
+    Labels inside the button wrap; the button itself stays the touch target."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setProperty("role", "tile")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)   # grow into free room
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 8, 12, 8)
+        self.name_label = label(role="tile_name")
+        self.note_label = label(role="tile_note")
+        lay.addStretch(1)
+        for w in (self.name_label, self.note_label):
+            w.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            lay.addWidget(w)
+        lay.addStretch(1)
+        self.tile = None
+
+    def set_tile(self, tile, lang: str) -> None:
+        self.tile = tile
+        self.name_label.setText(tile.name(lang))
+        self.note_label.setText(tile.note(lang))
+        self.note_label.setVisible(bool(tile.note(lang)))
+        self.setAccessibleName(tile.name(lang))
+        self.setEnabled(tile.available)
 
 
 class KeyPad(QWidget):

@@ -15,10 +15,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FlowMessage:
-    """A message a user can meet: stable code, plain Chinese, English (screen in English mode + log)."""
+    """A message a user can meet: stable code, plain Chinese, plain English (the screen in English mode),
+    and an English log line with the technical detail (defaults to the English text)."""
     code: str
     zh: str
     en: str
+    log: str = ""
+
+    @property
+    def log_line(self) -> str:
+        return self.log or self.en
 
     def text(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -57,7 +63,7 @@ class Flow:
         self.message = message
         self._epoch += 1
         if message:
-            log.info("%s: %s -> %s (%s: %s)", self.name, old.name, new.name, message.code, message.en)
+            log.info("%s: %s -> %s (%s: %s)", self.name, old.name, new.name, message.code, message.log_line)
         else:
             log.info("%s: %s -> %s", self.name, old.name, new.name)
         for listener in list(self._listeners):

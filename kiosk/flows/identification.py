@@ -55,8 +55,31 @@ class Fallback(str, Enum):
     STAFF = "staff"
 
 
-def M(code: str, zh: str, en: str) -> FlowMessage:
-    return FlowMessage(code, zh, en)
+def M(code: str, zh: str, en: str, log: str = "") -> FlowMessage:
+    return FlowMessage(code, zh, en, log)
+
+
+def refused(code: str, zh: str, detail: str) -> FlowMessage:
+    """A refusal from the center or a device: its Chinese text, a plain English one, the detail for the log."""
+    en = _EN_BY_CODE.get(code, f"Request not accepted ({code}). Please call staff")
+    return FlowMessage(code, zh or en, en, detail)
+
+
+_EN_BY_CODE = {
+    "PERSON_NOT_FOUND": "No fund account was found for you. Please ask at the counter",
+    "METHOD_UNAVAILABLE": "This way of checking is not available. Please choose another",
+    "PASSWORD_NOT_SET": "You have not set a query password. Please choose another way",
+    "PASSWORD_LOCKED": "Too many wrong passwords. Please choose another way or call staff",
+    "SMS_TOO_FREQUENT": "A code was sent a moment ago. Please use that code or wait a minute",
+    "SMS_DAILY_LIMIT": "No more codes today. Please call staff",
+    "SMS_CODE_EXPIRED": "The code has expired. Please send a new one",
+    "SMS_CODE_LOCKED": "Too many wrong codes. Please send a new one",
+    "PHONE_NOT_REGISTERED": "No phone number is registered for you. Please ask at the counter",
+    "FACE_NOT_FOUND": "No face found. Please face the camera",
+    "FACE_MULTIPLE": "More than one face. Please make sure only you are in front of the camera",
+    "FACE_TOO_SMALL": "Please come closer to the camera",
+    "FACE_IMAGE_INVALID": "The photo could not be used. Please try again",
+}
 
 
 # What each step says (screen headline + voice), and the messages a user can meet.
@@ -88,28 +111,44 @@ FACE_HINTS = {
 
 ID_READ_RETRY = M("ID_READ_RETRY", "读取身份证失败，请重新放置", "ID card read failed, please place it again")
 ID_READER_DOWN = M("ID_READER_UNAVAILABLE", "身份证阅读器暂不可用，请呼叫工作人员",
-                   "ID card reader unavailable")
-CAMERA_DOWN = M("CAMERA_UNAVAILABLE", "摄像头暂不可用，请选择其他核验方式", "camera unavailable; offering fallback")
-FACE_REJECTED = M("FACE_REJECTED", "人脸核验未通过，请正对摄像头再试一次", "face check refused by the center; retrying")
-FACE_TWICE = M("FACE_FAILED_TWICE", "人脸核验两次未通过，请选择其他核验方式", "face check failed twice; offering fallback")
-FACE_NOT_CAPTURED = M("FACE_NOT_CAPTURED", "未能采集到清晰的人脸", "no face passed the quality gates in time")
-CARD_READER_DOWN = M("CARD_READER_UNAVAILABLE", "银行卡读卡器暂不可用，请呼叫工作人员", "bank card reader unavailable")
-CARD_PULLED = M("CARD_PULLED", "银行卡被拔出，请重新插入", "bank card removed during the read")
-CARD_READ_RETRY = M("CARD_READ_RETRY", "读取银行卡失败，请重新插入", "bank card read failed")
-CARD_MISMATCH = M("CARD_MISMATCH", "银行卡与身份信息不符，请使用本人银行卡", "bank card does not match the person")
+                   "The ID card reader is not available. Please call staff", "ID card reader unavailable")
+CAMERA_DOWN = M("CAMERA_UNAVAILABLE", "摄像头暂不可用，请选择其他核验方式",
+                "The camera is not available. Please choose another way to verify",
+                "camera unavailable; offering fallback")
+FACE_REJECTED = M("FACE_REJECTED", "人脸核验未通过，请正对摄像头再试一次",
+                  "Face check not passed. Please face the camera and try again",
+                  "face check refused by the center; retrying")
+FACE_TWICE = M("FACE_FAILED_TWICE", "人脸核验两次未通过，请选择其他核验方式",
+               "Face check failed twice. Please choose another way to verify",
+               "face check failed twice; offering fallback")
+FACE_NOT_CAPTURED = M("FACE_NOT_CAPTURED", "未能采集到清晰的人脸，请再试一次", "No clear face was captured. Please try again",
+                      "no face passed the quality gates in time")
+CARD_READER_DOWN = M("CARD_READER_UNAVAILABLE", "银行卡读卡器暂不可用，请呼叫工作人员",
+                     "The card reader is not available. Please call staff", "bank card reader unavailable")
+CARD_PULLED = M("CARD_PULLED", "银行卡被拔出，请重新插入", "The card was pulled out. Please insert it again",
+                "bank card removed during the read")
+CARD_READ_RETRY = M("CARD_READ_RETRY", "读取银行卡失败，请重新插入", "The card could not be read. Please insert it again",
+                    "bank card read failed")
+CARD_MISMATCH = M("CARD_MISMATCH", "银行卡与身份信息不符，请使用本人银行卡", "This card is not yours. Please use your own card",
+                  "bank card does not match the person")
 SMS_SENT = M("SMS_SENT", "验证码已发送至 {phone}", "Code sent to {phone}")
 SMS_WRONG = M("SMS_WRONG", "验证码错误，还可输入 {left} 次", "Wrong code, {left} attempts left")
-SMS_LOCKED = M("SMS_LOCKED", "验证码错误次数过多，请呼叫工作人员", "too many wrong SMS codes")
+SMS_LOCKED = M("SMS_LOCKED", "验证码错误次数过多，请呼叫工作人员", "Too many wrong codes. Please call staff",
+               "too many wrong SMS codes")
 SMS_FORMAT = M("SMS_FORMAT", "请输入6位数字验证码", "Please enter the 6-digit code")
-SMS_RESEND_LIMIT = M("SMS_RESEND_LIMIT", "发送次数已达上限，请呼叫工作人员", "SMS send limit reached")
+SMS_RESEND_LIMIT = M("SMS_RESEND_LIMIT", "发送次数已达上限，请呼叫工作人员", "No more codes can be sent. Please call staff",
+                     "SMS send limit reached")
 PASSWORD_WRONG = M("PASSWORD_WRONG", "密码错误，还可输入 {left} 次", "Wrong password, {left} attempts left")
-PASSWORD_LOCKED = M("PASSWORD_LOCKED", "密码错误次数过多，请呼叫工作人员", "too many wrong passwords")
+PASSWORD_LOCKED = M("PASSWORD_LOCKED", "密码错误次数过多，请呼叫工作人员", "Too many wrong passwords. Please call staff",
+                    "too many wrong passwords")
 PASSWORD_FORMAT = M("PASSWORD_FORMAT", "请输入6位数字密码", "Please enter the 6-digit password")
-OFFLINE = M("CENTER_OFFLINE", "网络中断，暂时无法核验身份，请稍后再试", "center offline; identity check impossible")
+OFFLINE = M("CENTER_OFFLINE", "网络中断，暂时无法核验身份，请稍后再试",
+            "The network is down, so your identity cannot be checked now. Please try later",
+            "center offline; identity check impossible")
 
 
 def fmt(msg: FlowMessage, **kw: Any) -> FlowMessage:
-    return FlowMessage(msg.code, msg.zh.format(**kw), msg.en.format(**kw))
+    return FlowMessage(msg.code, msg.zh.format(**kw), msg.en.format(**kw), msg.log.format(**kw))
 
 
 class IdentificationFlow(Flow):
@@ -348,10 +387,10 @@ class IdentificationFlow(Flow):
                 if c.code is CompletionCode.TIMEOUT:
                     return self._face_failed(FACE_NOT_CAPTURED)
                 return self._to_fallback(CAMERA_DOWN)
-            return self._fail(M(c.error_code or c.code.value, c.message, c.description))
+            return self._fail(refused(c.error_code or c.code.value, c.message, c.description))
         if isinstance(exc, PortError):
             log.warning("identification: %s refused: %s %s", what, exc.code, exc)
-            msg = M(exc.code, exc.message_zh, str(exc))
+            msg = refused(exc.code, exc.message_zh, str(exc))
             if what == "face_check" and exc.code.startswith("FACE_"):
                 return self._face_failed(msg)          # unusable image (no face, too small): counts as a try
             if what == "password_check" and exc.code in ("METHOD_UNAVAILABLE", "PASSWORD_NOT_SET",
@@ -366,7 +405,8 @@ class IdentificationFlow(Flow):
                 return self._fail(SMS_RESEND_LIMIT)
             return self._fail(msg)
         log.error("identification: %s failed unexpectedly: %s: %s", what, type(exc).__name__, exc)
-        self._fail(M("INTERNAL_ERROR", "系统内部错误，请呼叫工作人员", f"{what}: {type(exc).__name__}"))
+        self._fail(M("INTERNAL_ERROR", "系统内部错误，请呼叫工作人员", "Something went wrong. Please call staff",
+                     f"{what}: {type(exc).__name__}"))
 
     # --- ID card ----------------------------------------------------------------------------------------
     def _read_id(self) -> None:

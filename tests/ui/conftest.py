@@ -117,3 +117,27 @@ def texts_on_screen(widget) -> list[str]:
     for w in widget.findChildren(QAbstractButton):
         out.append(w.text())
     return out
+
+
+def clipped_texts(widget) -> list[str]:
+    """Visible texts that do not fit their widget (cut off or overlapping their neighbours)."""
+    from PySide6.QtWidgets import QLabel, QPushButton
+    bad = []
+    for w in widget.findChildren(QLabel):
+        if not w.isVisible() or not w.text() or w.pixmap() and not w.pixmap().isNull():
+            continue
+        r = w.contentsRect()
+        if w.wordWrap():
+            need = w.heightForWidth(r.width())
+            if need > r.height() + 2:
+                bad.append(f"{w.text()!r}: needs {need}px height, has {r.height()}")
+        else:
+            need = w.fontMetrics().horizontalAdvance(w.text())
+            if need > r.width() + 2:
+                bad.append(f"{w.text()!r}: needs {need}px width, has {r.width()}")
+    for b in widget.findChildren(QPushButton):
+        if b.isVisible() and b.text():
+            need = b.fontMetrics().horizontalAdvance(b.text())
+            if need > b.width() - 4:
+                bad.append(f"button {b.text()!r}: needs {need}px, has {b.width()}")
+    return bad

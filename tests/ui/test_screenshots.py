@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from kiosk.flows.identification import IdStep
 
-from tests.ui.conftest import ARTIFACTS
+from tests.ui.conftest import ARTIFACTS, clipped_texts
 
 pytestmark = pytest.mark.ui
 S = IdStep
@@ -30,6 +30,7 @@ def test_screenshots_of_every_screen(qtbot, shell, terminal, sims, clock, langua
         size = shell.size()
         assert size.height() <= terminal.settings.ui.screen_height, f"{name} does not fit: {size}"
         assert size.width() <= terminal.settings.ui.screen_width, f"{name} does not fit: {size}"
+        assert not clipped_texts(shell), f"{name}: {clipped_texts(shell)}"
         saved.append(path)
 
     def start(code):

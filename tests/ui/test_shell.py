@@ -45,10 +45,10 @@ def test_offline_the_banner_shows_and_online_only_items_say_so(shell, terminal):
     assert shell.offline_bar.isVisible() and "网络中断" in shell.offline_label.text()
     assert shell.net_label.text().endswith("离线") and shell.queue_label.text() == "待上传 2 笔"
     query = shell.home.tile_buttons["account_query"]
-    assert not query.isEnabled() and "需联网办理" in query.text()
+    assert not query.isEnabled() and "需联网办理" in query.note_label.text()
     assert shell.home.tile_buttons["loan_calculator"].isEnabled()
     evaluation = shell.home.tile_buttons["evaluation"]        # L1, store-and-forward: still offered
-    assert evaluation.isEnabled() and "离线受理" in evaluation.text()
+    assert evaluation.isEnabled() and "离线受理" in evaluation.note_label.text()
     terminal.set_network(True, 0)
     assert not shell.offline_bar.isVisible() and shell.home.tile_buttons["account_query"].isEnabled()
 
@@ -228,7 +228,7 @@ def test_switching_to_english_and_back(qtbot, shell, terminal):
     assert terminal.language == "en"
     assert shell.home.title.text() == "Welcome. Please choose a service"
     assert shell.help_btn.text() == "Call staff" and shell.lang_btn.text() == "中文"
-    assert shell.home.tile_buttons["withdrawal"].text() == "Withdrawal"
+    assert shell.home.tile_buttons["withdrawal"].name_label.text() == "Withdrawal"
     flow = open_item(qtbot, shell, "account_query")
     assert shell.identify.title.text() == "Please place your ID card on the reader"
     assert ("en", "Please place your ID card on the reader") in terminal.voice.spoken
