@@ -376,20 +376,23 @@ class Camera(Device):
                 checked += 1
                 analysis = self._checker.analyse(frame.image)
                 report = last_report = analysis.report
+                gray, analysis.gray = analysis.gray, None
                 if phase == "liveness":
                     single = analysis.face_work if report.faces == 1 else None
-                    status = challenge.feed(analysis.gray, single)
+                    status = challenge.feed(gray, single)
                     guidance = challenge.prompt_zh if report.faces == 1 else report.guidance_zh
                     report = last_report = replace(report, phase="liveness", guidance_zh=guidance)
                     recent.append(report.code)
                     self._emit(on_progress, report)
                     wipe(frame.image)
+                    wipe(gray)
                     if status is LivenessStatus.PASSED:
                         log.info("camera: liveness %s passed (not certified)", challenge.kind)
                         phase, recent = "final", collections.deque(maxlen=self.options.recent_reports)
                     elif status is LivenessStatus.FAILED:
                         return self._liveness_failed(challenge, report, checked)
                     continue
+                wipe(gray)
                 recent.append(report.code)
                 self._emit(on_progress, report)
                 if not report.ok:
