@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.flows.conftest import ZHANG, identity
+from tests.flows.flowhelpers import ZHANG, identity
 from kiosk.flows.services.base import Svc
 from kiosk.flows.services.registry import flow_for
 

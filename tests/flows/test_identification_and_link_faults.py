@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flows.conftest import ZHANG, identity
+from tests.flows.flowhelpers import ZHANG, identity
 from kiosk.flows.identification import IdStep
 from kiosk.flows.ports import IdentityDocument
 from kiosk.flows.services.base import Svc
@@ -63,7 +63,7 @@ def proxy(center):
         p.stop()
 
 
-def _through(kiosk, proxy, read_timeout_s=1.0):
+def _through(kiosk, proxy, read_timeout_s=5.0):
     client = HttpCenterClient(proxy.url, kiosk.client.credentials, connect_timeout_s=1, read_timeout_s=read_timeout_s)
     kiosk.ctx.center.client = client
     return client

@@ -1,7 +1,7 @@
 """Loans at the kiosk: the calculator (offline too), the schedule, prepayment, the pre-application."""
 from __future__ import annotations
 
-from tests.flows.conftest import LI, ZHANG, ZHAO, ZHOU, identity
+from tests.flows.flowhelpers import LI, ZHANG, ZHAO, ZHOU, identity
 from kiosk.domain.codes import RepaymentMethod
 from kiosk.domain.loan import build_schedule
 from kiosk.flows.services.base import Svc

@@ -1,7 +1,7 @@
 """A resident looks at their account and prints what the center certifies."""
 from __future__ import annotations
 
-from tests.flows.conftest import LI, WANG, ZHANG, ZHOU, identity
+from tests.flows.flowhelpers import LI, WANG, ZHANG, ZHOU, identity
 from kiosk.flows.services.base import Svc
 from kiosk.flows.services.registry import flow_for
 

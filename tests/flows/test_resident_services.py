@@ -5,7 +5,7 @@ import re
 
 import requests
 
-from tests.flows.conftest import LIU, WU, ZHANG, ZHOU, identity
+from tests.flows.flowhelpers import LIU, WU, ZHANG, ZHOU, identity
 from kiosk.flows.services.base import Svc
 from kiosk.flows.services.registry import ITEMS, check_all, flow_for
 
@@ -195,7 +195,7 @@ def test_query_password_is_set_twice_on_a_scrambled_pad_and_only_its_digest_reac
 
 
 def test_repayment_account_moves_to_the_residents_new_card(kiosk):
-    from tests.flows.conftest import LI, WANG
+    from tests.flows.flowhelpers import LI, WANG
     flow = flow_for("repayment_account", kiosk.ctx, identity(LI))
     flow.start()
     assert kiosk.tasks.run_until(lambda: flow.state is Svc.READ_CARD or flow.finished, 10)

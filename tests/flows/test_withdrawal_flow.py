@@ -1,7 +1,7 @@
 """A resident withdraws HPF money at the kiosk: reason, the center's answer, their own card, confirm, receipt."""
 from __future__ import annotations
 
-from tests.flows.conftest import LIU, ZHANG, identity
+from tests.flows.flowhelpers import LIU, ZHANG, identity
 from kiosk.flows.services.base import Svc
 from kiosk.flows.services.registry import flow_for
 
