@@ -62,3 +62,27 @@ def open_camera():
 @pytest.fixture
 def status_recorder() -> StatusRecorder:
     return StatusRecorder()
+
+
+@pytest.fixture
+def http_stream(videos):
+    """The good-face video served over HTTP on loopback (a network camera / stream URL), by a process this
+    fixture starts and stops by its PID."""
+    import re
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "0"],
+                            cwd=videos["good_face"].parent, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"port (\d+)", line)
+        assert m, f"http.server did not start: {line!r}"
+        yield f"http://127.0.0.1:{m.group(1)}/{videos['good_face'].name}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

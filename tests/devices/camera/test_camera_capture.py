@@ -152,3 +152,16 @@ def test_a_closed_camera_stops_its_grabber_and_reports_offline(videos, open_came
     cam.close()
     assert not cam.grabber.running
     assert cam.status.state.device is DeviceStatus.OFFLINE
+
+
+def test_a_network_camera_stream_url_is_captured_from(http_stream, open_camera):
+    cam = open_camera(http_stream)
+    c = cam.capture_face(timeout=10).result(PATIENCE_S)
+    assert c.ok, (c.error_code, c.description)
+    c.value.wipe()
+
+
+def test_stream_credentials_never_reach_the_log_or_the_technician_screen():
+    from devices.camera.source import describe_source
+    text = describe_source("rtsp://admin:s3cret@192.168.1.64:554/Streaming/Channels/101")
+    assert "s3cret" not in text and "admin" not in text and "192.168.1.64" in text
