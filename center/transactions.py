@@ -80,7 +80,19 @@ def _result(item: TransactionIn, outcome: ItemOutcome, status: int, code: str = 
                       result=result or {}, replayed=replayed)
 
 
-def _run_one(session, ctx: TerminalCtx, item: TransactionIn, taken: dict[str, str]) -> ItemResult:
+def _disabled_kinds(session, ctx: TerminalCtx) -> set[str]:
+    """Kinds whose service item the operator switched off for this terminal or its channel."""
+    from center.catalog import ITEM_CODES, item_enabled
+    from center.models import ServiceSwitch
+    switches = list(session.scalars(select(ServiceSwitch)))
+    return {k for k in HANDLERS if k in ITEM_CODES and not item_enabled(switches, k, ctx.channel, ctx.terminal_id)}
+
+
+def _run_one(session, ctx: TerminalCtx, item: TransactionIn, taken: dict[str, str],
+             disabled: set[str] = frozenset()) -> ItemResult:
+    if item.kind in disabled:
+        raise Refusal("ITEM_DISABLED", "该业务暂停办理，请到柜台咨询",
+                      f"service item {item.kind!r} is switched off for this terminal or channel")
     if item.client_id in taken:      # same client id already used by another terminal
         raise Refusal("CLIENT_ID_CONFLICT", "业务编号重复，请重新办理",
                       f"client_id already accepted from terminal {taken[item.client_id]}")
@@ -132,14 +144,15 @@ def process(db, ctx: TerminalCtx, items: list[TransactionIn]) -> list[ItemResult
         with db() as s, s.begin():
             taken = dict(s.execute(select(AcceptedTransaction.client_id, AcceptedTransaction.terminal_id).where(
                 AcceptedTransaction.client_id.in_([i.client_id for _, i in owned]))).all())
+            disabled = _disabled_kinds(s, ctx)
             for pos, item in owned:
                 claim = claims[item.client_id]
                 try:
                     if item.kind in BULK_KINDS:           # no ORM writes: no savepoint needed
-                        res, teller = _run_one(s, ctx, item, taken)
+                        res, teller = _run_one(s, ctx, item, taken, disabled)
                     else:
                         with s.begin_nested():
-                            res, teller = _run_one(s, ctx, item, taken)
+                            res, teller = _run_one(s, ctx, item, taken, disabled)
                             s.flush()
                     _store(s, ctx, item, res, teller)
                 except Refusal as r:

@@ -121,3 +121,14 @@ def test_the_operator_requests_logs_and_the_terminal_uploads_them(center_process
     assert r.status_code == 200 and r.json()["bytes"] == 16
     assert k.get("/v1/catalog").json()["commands"] == []
     assert list((center_process.data_dir / "uploaded-logs" / "KIOSK-LOG1").iterdir())
+
+
+def test_a_switched_off_item_refuses_new_transactions_from_that_terminal_only(center_process):
+    from tests.center.conftest import tx
+    off, on = center_process.client("KIOSK-SW1"), center_process.client("KIOSK-SW2")
+    assert center_process.admin("POST", "/v1/admin/switches",
+                                {"item_code": "evaluation", "enabled": False, "terminal_id": "KIOSK-SW1"}).status_code == 200
+    a, b = tx("evaluation", {"score": 5}), tx("evaluation", {"score": 5})
+    r = off.post("/v1/transactions", a, idempotency_key=a["client_id"])
+    assert r.status_code == 422 and r.json()["code"] == "ITEM_DISABLED"
+    assert on.post("/v1/transactions", b, idempotency_key=b["client_id"]).json()["outcome"] == "accepted"
