@@ -118,8 +118,29 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
     def healthz() -> dict:
         return {"status": "ok"}
 
+    @app.on_event("startup")
+    async def _housekeeping() -> None:
+        import asyncio
+
+        from starlette.concurrency import run_in_threadpool
+
+        from center.security import purge_nonces
+
+        async def loop():
+            while True:
+                await asyncio.sleep(600)
+                try:
+                    n = await run_in_threadpool(purge_nonces, app.state.db)
+                    log.info("purged %d expired nonces", n)
+                except Exception as e:  # noqa: BLE001 - housekeeping must not stop the service
+                    log.warning("nonce purge failed: %s", e)
+        app.state.housekeeping = asyncio.get_running_loop().create_task(loop())
+
     @app.on_event("shutdown")
     def _dispose() -> None:
+        task = getattr(app.state, "housekeeping", None)
+        if task is not None:
+            task.cancel()
         engine.dispose()
 
     return app

@@ -39,6 +39,8 @@ class CenterConfig:
         if env.get("HPF_CENTER_DATA_DIR"):
             cfg.data_dir = Path(env["HPF_CENTER_DATA_DIR"])
         cfg.operator_token = env.get("HPF_CENTER_OPERATOR_TOKEN", "")
+        if env.get("HPF_CENTER_SANDBOX") is not None:
+            cfg.sandbox = env["HPF_CENTER_SANDBOX"].strip().lower() not in ("0", "false", "no", "off")
         if env.get("HPF_CENTER_FACE_FAIL_IDS") is not None:
             cfg.face_fail_ids = frozenset(x.strip().upper() for x in env["HPF_CENTER_FACE_FAIL_IDS"].split(",")
                                           if x.strip())

@@ -4,6 +4,9 @@ engineer's files:
   transaction kind `query_password`            设置/修改公积金查询密码: {id_number, digest}
   transaction kind `loan_repayment_account`    变更贷款还款账户:       {id_number, contract_no, bank_card}
   POST /v1/identity/query-password/verify      signed: {id_number, digest} -> {verified, attempts_left}
+  POST /v1/statements                          signed, idempotent: {id_number, year} -> the center's account
+                                               statement for that year, signed (Ed25519) with a verification code
+  GET  /v1/statements/verify/{code}            public: is this statement the center's, and unaltered
 
 Both kinds are ordinary transactions: signed, idempotent by client_id through center.transactions (claimed,
 stored and replayed exactly as every other kind), refusals final with a code and a plain Chinese message.
@@ -25,7 +28,8 @@ from datetime import datetime, timedelta, timezone
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import (Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert, select, update)
+from sqlalchemy import (JSON, Column, DateTime, Integer, LargeBinary, MetaData, String, Table, insert, select,
+                        update)
 
 from center import business as B
 from center.api.common import idempotent_json
@@ -49,6 +53,13 @@ passwords = Table("svc_query_passwords", META,
                   Column("failures", Integer, nullable=False, default=0),
                   Column("locked_until", DateTime(timezone=True), nullable=True),
                   Column("updated_at", DateTime(timezone=True), nullable=False))
+statements = Table("svc_statements", META,
+                   Column("verification_code", String(14), primary_key=True),
+                   Column("serial", String(40), nullable=False, unique=True),
+                   Column("person_id", Integer, nullable=False),
+                   Column("payload", JSON, nullable=False),
+                   Column("signature", String(200), nullable=False),
+                   Column("issued_at", DateTime(timezone=True), nullable=False))
 repayment_accounts = Table("svc_loan_repayment_accounts", META,
                            Column("contract_no", String(32), primary_key=True),
                            Column("bank_card", String(19), nullable=False),
@@ -155,3 +166,93 @@ def _verify(session, body: VerifyIn):
 async def verify_query_password(body: VerifyIn, request: Request, ctx: TerminalCtx = Depends(signed_terminal)):
     """公积金查询密码核验 (the identification fallback 'ID card + query password'). Idempotent by key."""
     return await idempotent_json(request, ctx.terminal_id, lambda s: _verify(s, body))
+
+
+# --- account statements (个人账户明细), issued and signed by the center -----------------------------------------
+
+class StatementIn(BaseModel):
+    id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$")
+    year: int = Field(ge=1990, le=2100)
+
+
+def _statement(session, request: Request, body: StatementIn):
+    from datetime import date
+
+    from center.api.certificates import signing_key
+    from center.api.common import cfg
+    from center.models import DepositRecord
+    from center.rules import certificates as C
+    from kiosk.domain.masking import mask_name
+    from kiosk.domain.money import chinese_uppercase
+    try:
+        person = B.find_person(session, body.id_number)
+        acct = B.find_account(session, person)
+    except Refusal as r:
+        raise ApiError(404 if r.code in ("PERSON_NOT_FOUND", "ACCOUNT_NOT_FOUND") else 422, r.code, r.message, r.detail)
+    today = B.today()
+    if body.year > today.year:
+        raise ApiError(422, "STATEMENT_YEAR", "不能打印未来年度的账户明细", f"year {body.year} is in the future")
+    start, end = date(body.year, 1, 1), min(date(body.year, 12, 31), today)
+    rows = list(session.scalars(select(DepositRecord).where(
+        DepositRecord.grzh == acct.grzh, DepositRecord.jzrq >= start, DepositRecord.jzrq <= end)
+        .order_by(DepositRecord.jzrq, DepositRecord.id)))
+    if rows:
+        opening = rows[0].balance_after_fen - rows[0].fse_fen
+        closing = rows[-1].balance_after_fen
+    else:
+        later = session.scalar(select(DepositRecord).where(DepositRecord.grzh == acct.grzh, DepositRecord.jzrq > end)
+                               .order_by(DepositRecord.jzrq, DepositRecord.id).limit(1))
+        opening = closing = (later.balance_after_fen - later.fse_fen) if later else acct.grzhye_fen
+    code = C.verification_code()
+    serial = f"MX{cfg(request).center_code}{today:%Y%m%d}{secrets.randbelow(10**8):08d}"
+    content = {
+        "type": "account_statement", "version": 1, "title": "住房公积金个人账户明细",
+        "serial": serial, "verification_code": code,
+        "issuer": {"center_code": cfg(request).center_code, "center_name": cfg(request).center_name},
+        "issued_on": today.isoformat(), "name_masked": mask_name(person.xingming),
+        "id_number_masked": mask_id_number(person.zjhm), "id_digest": C.id_digest(serial, person.zjhm),
+        "account_no": acct.grzh, "period_from": start.isoformat(), "period_to": end.isoformat(),
+        "opening_fen": opening, "closing_fen": closing, "closing_uppercase": chinese_uppercase(closing),
+        "lines": [{"date": r.jzrq.isoformat(), "summary": (r.summary or r.gjhtqywlx or "")[:32],
+                   "amount_fen": r.fse_fen, "balance_fen": r.balance_after_fen} for r in rows],
+    }
+    signature = C.sign(content, signing_key(request))
+    session.execute(insert(statements).values(verification_code=code, serial=serial, person_id=person.id,
+                                              payload=content, signature=signature, issued_at=_now()))
+    log.info("statement %s (%d lines) issued for %s", serial, len(rows), mask_id_number(person.zjhm))
+    return 200, {"serial": serial, "verification_code": code, "content": content, "signature": signature,
+                 "algorithm": "Ed25519"}
+
+
+@router.post("/statements")
+async def issue_statement(body: StatementIn, request: Request, ctx: TerminalCtx = Depends(signed_terminal)):
+    """个人账户明细 of one calendar year, from the center's books, signed; a retry with the same key replays it."""
+    return await idempotent_json(request, ctx.terminal_id, lambda s: _statement(s, request, body))
+
+
+@router.get("/statements/verify/{code}")
+async def verify_statement(request: Request, code: str):
+    """Public (no terminal signature): the printed verification code -> is the statement the center's."""
+    from starlette.concurrency import run_in_threadpool
+
+    from center.api.certificates import signing_key
+    from center.api.common import db
+    from center.rules import certificates as C
+    norm = code.strip().upper()
+    if len(norm) == 12 and "-" not in norm:
+        norm = f"{norm[:4]}-{norm[4:8]}-{norm[8:]}"
+    if not re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", norm):
+        return {"valid": False, "code": "STATEMENT_NOT_FOUND", "message": "未查询到该账户明细，请核对验证码"}
+    key = signing_key(request)
+
+    def run():
+        with db(request)() as s:
+            row = s.execute(select(statements).where(statements.c.verification_code == norm)).first()
+        if row is None:
+            return {"valid": False, "code": "STATEMENT_NOT_FOUND", "message": "未查询到该账户明细，请核对验证码"}
+        if not C.verify(row.payload, row.signature, key.public_key()):
+            log.error("statement %s fails its signature check: stored content was altered", row.serial)
+            return {"valid": False, "code": "STATEMENT_TAMPERED", "message": "账户明细内容与中心签名不符"}
+        return {"valid": True, "code": "OK", "message": "账户明细真实有效", "serial": row.serial,
+                "content": row.payload, "signature": row.signature}
+    return await run_in_threadpool(run)
