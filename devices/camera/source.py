@@ -208,7 +208,7 @@ class FrameGrabber:
         changed = online != self._online
         self._online, self.detail = online, detail
         if changed:
-            (log.info if online or self._stop.is_set() else log.warning)("camera %s: %s", self.name, detail)
+            (log.info if online or self._stop.is_set() else log.warning)("%s source: %s", self.name, detail)
             if self._on_state:
                 try:
                     self._on_state(online, detail)
