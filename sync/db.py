@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ def create_journal_engine(path: Path) -> sa.Engine:
     """An engine whose every connection is WAL + synchronous=FULL (each commit is fsynced)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Owner-only from the first byte; SQLite gives the -wal and -shm files the database file's mode.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
     engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "isolation_level": None},
                               pool_size=4, max_overflow=4)
 

@@ -56,7 +56,8 @@ def test_the_journal_file_holds_no_plaintext_personal_data(journal, tmp_path):
     for secret in PERSON.values():
         for enc in ("utf-8", "gb18030", "utf-16-le"):
             assert secret.encode(enc) not in raw, f"{secret} found in the journal file ({enc})"
-    assert stat.S_IMODE((tmp_path / "journal.key").stat().st_mode) == 0o600
+    for name in ("journal.key", "journal.sqlite3", "journal.sqlite3-wal"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
 def test_a_key_file_readable_by_others_is_refused_with_a_clear_error(tmp_path):
