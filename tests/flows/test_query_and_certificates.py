@@ -76,15 +76,25 @@ def test_payoff_certificate_for_a_paid_off_loan_and_a_clear_refusal_while_a_loan
     assert other.state is Svc.REFUSED and other.message.code == "CERT_NO_PAID_OFF_LOAN"
 
 
-def test_account_statement_for_a_year_is_printed_on_a4_with_opening_and_closing_balance(kiosk, tmp_path):
+def test_account_statement_is_compiled_and_signed_by_the_center_and_printed_with_its_code(kiosk, tmp_path):
     flow = start(kiosk, ZHANG, "statement")
     assert flow.state is Svc.INPUT and flow.step == "year"
+    flow.choose_year("1800")
+    assert flow.message.code == "YEAR_OUT_OF_RANGE"
     flow.choose_year(kiosk.ctx.today().year)
     kiosk.settle(flow)
     assert flow.state is Svc.DONE, flow.message
     doc = flow.document
-    assert doc.closing_fen == doc.opening_fen + sum(l.credit_fen - l.debit_fen for l in doc.lines)
-    assert len(list((tmp_path / "pdf").glob("*.pdf"))) == 1
+    assert doc.lines and doc.closing_fen == doc.opening_fen + sum(l.credit_fen - l.debit_fen for l in doc.lines)
+    pdfs = list((tmp_path / "pdf").glob("*.pdf"))
+    assert len(pdfs) == 1 and pdfs[0].read_bytes().startswith(b"%PDF")
+    code = fields(flow)["验证码"]
+    assert code in kiosk.printer_sim.wait_for_jobs(1)[-1].text
+    import requests
+    check = requests.get(kiosk.ctx.center.client.base_url + f"/v1/statements/verify/{code}", timeout=10).json()
+    assert check["valid"] is True and check["content"]["closing_fen"] == doc.closing_fen
+    assert requests.get(kiosk.ctx.center.client.base_url + "/v1/statements/verify/AAAA-BBBB-CCCC",
+                        timeout=10).json()["valid"] is False
 
 
 def test_the_center_going_away_during_a_query_ends_with_the_offline_message(kiosk):

@@ -160,7 +160,8 @@ class AccountOverviewFlow(ServiceFlow):
 
 
 class StatementFlow(ServiceFlow):
-    """个人账户明细 (one year) printed as an A4 PDF, plus a receipt slip."""
+    """个人账户明细 (one year): the center compiles and signs it; printed as an A4 PDF with the verification code
+    and QR, then a receipt slip with the same code."""
 
     name = "statement"
     code = "statement"
@@ -171,9 +172,12 @@ class StatementFlow(ServiceFlow):
     def __init__(self, ctx, identity=None):
         super().__init__(ctx, identity)
         self.document = None
+        self.issued: Optional[dict] = None
+        self._keys: dict[int, str] = {}        # year -> Idempotency-Key: asking again replays the same statement
 
     def _wipe(self) -> None:
         self.document = None
+        self.issued = None
 
     def _begin(self) -> None:
         this = self.ctx.today().year
@@ -181,57 +185,44 @@ class StatementFlow(ServiceFlow):
         self._show(Svc.INPUT, "year", M("PROMPT_YEAR", "请选择要打印的年度", "Please choose the year"),
                    actions=["choose_year"])
 
-    def choose_year(self, year: int) -> None:
+    def choose_year(self, year) -> None:
         if self.state is not Svc.INPUT or self.busy:
             return
         y = as_int(year)
         if y not in [c["id"] for c in self.choices]:
             return self._go(Svc.INPUT, M("YEAR_OUT_OF_RANGE", "请选择列表中的年度", f"year {year!r} not offered"))
+        import secrets
+        key = self._keys.setdefault(y, secrets.token_hex(16))
         idn = self.id_number
+        self._show(Svc.LOADING, "statement", M("LOADING", "公积金中心正在生成账户明细，请稍候", "Preparing the statement"))
+        self._run("statement", lambda t: self.ctx.center.issue_statement(idn, y, key, t), self._print)
 
-        def fetch(token):
-            person = self.ctx.center.person(idn, token)
-            if not person.get("account"):
-                from kiosk.flows.ports import PortError
-                raise PortError(NO_ACCOUNT.code, NO_ACCOUNT.zh, NO_ACCOUNT.en)
-            rows, page = [], 1
-            while True:
-                d = self.ctx.center.deposits(idn, y, page, 100, token)
-                rows += d["items"]
-                if page * d["page_size"] >= d["total"]:
-                    break
-                page += 1
-            return person, rows
-
-        self._show(Svc.LOADING, "statement", M("LOADING", "正在生成账户明细，请稍候", "Preparing the statement"))
-        self._run("statement", fetch, lambda r: self._print(y, *r))
-
-    def _print(self, year: int, person: dict, rows: list[dict]) -> None:
-        from printing.documents import AccountStatement, StatementLine
-        rows = sorted(rows, key=lambda r: (r["date"], r["serial"]))
-        acct = person["account"]
-        lines = tuple(StatementLine(on=date.fromisoformat(r["date"]),
-                                    summary=(r.get("summary") or business_type_zh(r["business_type"]))[:20],
+    def _print(self, out: dict) -> None:
+        from printing.documents import AccountStatement, StatementLine, Verification
+        self.issued = out
+        c = out["content"]
+        lines = tuple(StatementLine(on=date.fromisoformat(r["date"]), summary=(r.get("summary") or "")[:20],
                                     credit_fen=max(0, r["amount_fen"]), debit_fen=max(0, -r["amount_fen"]),
-                                    balance_fen=r["balance_after_fen"]) for r in rows)
-        if rows:
-            opening = rows[0]["balance_after_fen"] - rows[0]["amount_fen"]
-            closing = rows[-1]["balance_after_fen"]
-        else:
-            opening = closing = acct["balance_fen"]
-        today = self.ctx.today()
-        end = date(year, 12, 31) if year < today.year else today
-        self.document = AccountStatement(center_name=self.ctx.center_name, issued_at=datetime.now(timezone.utc),
-                                         masked_name=person["name_masked"], masked_id=person["id_masked"],
-                                         account_no=acct["grzh"], period_from=date(year, 1, 1), period_to=end,
-                                         opening_fen=opening, closing_fen=closing, lines=lines)
-        self.fields = [("个人账号", acct["grzh"]), ("查询期间", f"{year}-01-01 至 {end.isoformat()}"),
-                       ("期初余额", format_yuan(opening)), ("期末余额", format_yuan(closing)), ("明细笔数", str(len(lines)))]
-        self._print_a4(self.document, lambda: self._slip(year, len(lines)))
+                                    balance_fen=r["balance_fen"]) for r in c["lines"])
+        verification = Verification(verification_code=c["verification_code"],
+                                    verify_url=self.ctx.verify_url.rstrip("/") + "/statement",
+                                    signature_alg=out.get("algorithm", "Ed25519"),
+                                    signature_b64=out.get("signature", ""), signer=c["issuer"]["center_name"])
+        self.document = AccountStatement(center_name=c["issuer"]["center_name"], issued_at=datetime.now(timezone.utc),
+                                         masked_name=c["name_masked"], masked_id=c["id_number_masked"],
+                                         account_no=c["account_no"], period_from=date.fromisoformat(c["period_from"]),
+                                         period_to=date.fromisoformat(c["period_to"]), opening_fen=c["opening_fen"],
+                                         closing_fen=c["closing_fen"], lines=lines, verification=verification)
+        self.fields = [("个人账号", c["account_no"]), ("查询期间", f"{c['period_from']} 至 {c['period_to']}"),
+                       ("期初余额", format_yuan(c["opening_fen"])), ("期末余额", format_yuan(c["closing_fen"])),
+                       ("明细笔数", str(len(lines))), ("验证码", c["verification_code"])]
+        self._print_a4(self.document, self._slip)
 
-    def _slip(self, year: int, n: int) -> None:
-        serial = f"MX{self.ctx.today():%Y%m%d}{self.printed[-1][:8].upper()}"
-        receipt = self._receipt("个人账户明细打印", serial=serial, status_line="已打印",
-                                fields=[("查询年度", f"{year}年"), ("明细笔数", str(n))],
-                                notes=["账户明细已用A4纸打印，请在出纸口取走"])
+    def _slip(self) -> None:
+        c = self.issued["content"]
+        receipt = self._receipt("个人账户明细打印", serial=c["serial"], status_line="已打印",
+                                fields=[("查询期间", f"{c['period_from']}至{c['period_to']}"),
+                                        ("明细笔数", str(len(c["lines"]))), ("验证码", c["verification_code"])],
+                                notes=["账户明细已用A4纸打印；可凭验证码在公积金中心网站核验真伪"],
+                                qr=self.document.verification.qr_payload)
         self._print_receipt(receipt)

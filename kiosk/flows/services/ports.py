@@ -53,6 +53,7 @@ class ServicesPort(Protocol):
     def verify_sms(self, id_number: str, purpose: str, phone: Optional[str], code: str, key: str,
                    token: CancelToken) -> bool: ...
     def verify_query_password(self, id_number: str, digest: str, key: str, token: CancelToken) -> dict: ...
+    def issue_statement(self, id_number: str, year: int, key: str, token: CancelToken) -> dict: ...
     def submit(self, item: TransactionIn, token: CancelToken) -> ItemResult: ...
 
 
@@ -168,6 +169,10 @@ class HttpServicesCenter:
         """{verified, attempts_left}; PortError PASSWORD_NOT_SET / PASSWORD_LOCKED (center/api/services_extra.py)."""
         return self._call("POST", "/identity/query-password/verify", token,
                           {"id_number": id_number, "digest": digest}, key=key)
+
+    def issue_statement(self, id_number, year, key, token):
+        """The center's signed account statement for one year (center/api/services_extra.py)."""
+        return self._call("POST", "/statements", token, {"id_number": id_number, "year": int(year)}, key=key)
 
     def submit(self, item, token):
         """One transaction (Idempotency-Key = client id). CenterOffline when the answer is unknown."""
