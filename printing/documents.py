@@ -265,6 +265,7 @@ class AccountStatement(Document):
     closing_fen: int
     lines: tuple[StatementLine, ...] = ()
     copy: bool = False
+    verification: typing.Optional[Verification] = None    # center-signed statement: code + QR (kiosk.flows.services)
 
 
 @dataclass(frozen=True)

@@ -284,6 +284,8 @@ def account_statement_pdf(st: AccountStatement) -> bytes:
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.94, 0.94, 0.94))]))
     story.append(table)
+    if getattr(st, "verification", None) is not None:      # center-signed statement (kiosk.flows.services)
+        story += [Spacer(1, 4 * mm), _verification_block(st.verification, s)]
     return _build(story, title="住房公积金个人账户明细", author=st.center_name)
 
 
