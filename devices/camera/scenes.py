@@ -96,7 +96,7 @@ def scene_frames(name: str, size: tuple[int, int] = (640, 480)) -> list[np.ndarr
     return [f.copy() for f in _cached_scene(name, tuple(size))]
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=12)
 def _cached_scene(name: str, size: tuple[int, int]) -> tuple[np.ndarray, ...]:
     import cv2
     p = _portrait()
