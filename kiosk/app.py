@@ -30,12 +30,12 @@ log = logging.getLogger(__name__)
 
 def _role_ports():
     from kiosk.flows import standins
-    from kiosk.flows.adapters import CardReaderAdapter, EscposPrinterAdapter, IdCardAdapter
+    from kiosk.flows.adapters import CameraAdapter, CardReaderAdapter, EscposPrinterAdapter, IdCardAdapter
     # role in devices.registry -> (attribute on Devices, adapter for the real device, stand-in factory)
     return [
         ("idcard", "idcard", IdCardAdapter, standins.SimIdCard),
         ("cardreader", "cardreader", CardReaderAdapter, standins.SimCardReader),
-        ("camera", "camera", None, standins.SimCamera),          # adapter added when devices/camera lands
+        ("camera", "camera", CameraAdapter, standins.SimCamera),
         ("receipt_printer", "printer", EscposPrinterAdapter, standins.SimPrinter),
     ]
 

@@ -107,7 +107,11 @@ class FaceView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def set_frame(self, frame, passed: bool) -> None:
-        """frame: HxWx3 uint8 BGR (OpenCV)."""
+        """frame: HxWx3 uint8 BGR (OpenCV), or None (a quality report without a new picture)."""
+        self.passed = passed
+        if frame is None:
+            self.update()
+            return
         h, w = frame.shape[:2]
         img = QImage(frame.data, w, h, 3 * w, QImage.Format.Format_BGR888)
         img = img.flipped(Qt.Orientation.Horizontal) if hasattr(img, "flipped") else img.mirrored(True, False)

@@ -21,7 +21,7 @@ from devices.base import (Canceled, CancelToken, CommandHandle, Completion, Comp
                           DeviceStatus, MediaState, Usability)
 from kiosk.domain.masking import mask_id_number
 from kiosk.flows.ports import (BankCard, CenterOffline, FaceCapture, FaceVerdict, IdentityDocument, PortError,
-                               Slip, SmsTicket)
+                               QualityReport, Slip, SmsTicket)
 from sync import protocol as P
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,63 @@ class CardReaderAdapter:
             self._need_removal = True
         return BankCard(pan=data.pan, expiry=data.expiry.strftime("%y%m") if data.expiry else "",
                         holder_name=data.cardholder_name, holder_id=data.id_number)
+
+
+class CameraAdapter:
+    """devices.camera.camera.Camera -> CameraPort: the camera's quality gates drive the guidance; its preview
+    frames feed the screen. The portrait JPEG is copied out and the camera's own buffer wiped at once."""
+
+    CAPTURE_TIMEOUT_S = 30.0
+    HINTS = {"FACE_NOT_FOUND": "no_face", "FACE_MULTIPLE": "multiple_faces", "FACE_TOO_FAR": "too_far",
+             "FACE_TOO_CLOSE": "too_close", "FACE_OFF_CENTRE": "off_center", "FACE_TOO_DARK": "too_dark",
+             "FACE_TOO_BRIGHT": "too_bright", "FACE_LOW_CONTRAST": "too_dark", "FACE_BLURRY": "blurry"}
+
+    def __init__(self, device):
+        self.device = device
+        sim = getattr(device, "simulator", None)
+        self.simulator = CameraSimControls(sim) if sim is not None else None
+
+    def usable(self) -> Usability:
+        return _device_usable(self.device)
+
+    def _report(self, report) -> QualityReport:
+        if report is None:
+            return QualityReport(False, "no_face")
+        code = getattr(report.code, "value", str(report.code))
+        box = tuple(int(v) for v in report.face_box) if report.face_box is not None else None
+        return QualityReport(code == "OK", "" if code == "OK" else self.HINTS.get(code, "hold_still"), box)
+
+    def capture(self, token: CancelToken, on_frame) -> FaceCapture:
+        latest: list = [None]
+
+        def progress(report) -> None:          # camera worker thread
+            latest[0] = report
+            on_frame(None, self._report(report))
+
+        unsubscribe = self.device.add_preview_listener(lambda frame: on_frame(frame, self._report(latest[0])),
+                                                       fps=12)
+        try:
+            face = await_handle(self.device.capture_face(timeout=self.CAPTURE_TIMEOUT_S, on_progress=progress), token)
+        finally:
+            unsubscribe()
+        try:
+            return FaceCapture(bytes(face.jpeg), face.width, face.height)
+        finally:
+            face.wipe()
+
+
+class CameraSimControls:
+    SCENES = {"good": "good_face", "none": "no_face"}
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    @property
+    def face(self) -> str:
+        return "good" if self.sim.scene == "good_face" else "none"
+
+    def show_face(self, kind: str = "good") -> None:
+        self.sim.show(self.SCENES.get(kind, kind))
 
 
 class EscposPrinterAdapter:
