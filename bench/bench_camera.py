@@ -31,12 +31,13 @@ def run() -> list[dict]:
     for f in frames[:5]:                                   # warm-up (cascade buffers, CPU caches)
         checker.check(f)
     rounds = 4
-    times = []
+    times, cpu = [], []
     for _ in range(rounds):
         for f in frames:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             checker.check(f)
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
     p50, p95 = statistics.median(times), _percentile(times, 95)
 
     blink = BlinkChallenge()
@@ -64,6 +65,8 @@ def run() -> list[dict]:
     return [
         figure("face quality check p50 (640x480)", round(p50, 2), "ms", f"< {BUDGET_MS:g} ms", p50 < BUDGET_MS, note),
         figure("face quality check p95 (640x480)", round(p95, 2), "ms", f"< {BUDGET_MS:g} ms", p95 < BUDGET_MS, note),
+        figure("face quality check CPU time p50 (640x480)", round(statistics.median(cpu), 2), "ms",
+               note="process CPU time: what the check costs when the machine is not shared"),
         figure("liveness eye check p50 (face ROI)", round(statistics.median(eye_times), 2), "ms"),
         figure("portrait JPEG 720x960 q90 encode p50", round(statistics.median(jpeg_times), 2), "ms",
                note=f"{size} bytes (target < 300 KB)"),
