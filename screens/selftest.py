@@ -136,6 +136,8 @@ def run_selftest(kiosk_app, out_dir: Path, cases=CASES, timeout_s: float = 60.0)
             app.processEvents()
             time.sleep(0.01)
         outcome.steps.append(flow.state.value)
+        settle_until = time.monotonic() + 0.1           # let pending layout requests run before the picture
+        wait_until(app, lambda: time.monotonic() > settle_until, 1)
         shell.grab().save(str(out_dir / f"{n}-L{case.level}-{code}.png"))
         if flow.state is not IdStep.VERIFIED:
             outcome.error = (flow.message.en if flow.message else f"stopped in {flow.state.value}")
