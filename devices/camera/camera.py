@@ -366,7 +366,7 @@ class Camera(Device):
                 frame = self.grabber.wait_frame(seq, wait)
                 if frame is None:
                     if time.monotonic() - last_frame_at > self.options.no_frame_s or \
-                            (not self.grabber.online and time.monotonic() - last_frame_at > 0.5):
+                            (self.grabber.tried and not self.grabber.online and time.monotonic() - last_frame_at > 0.5):
                         online = self.grabber.online
                         raise DeviceError(CompletionCode.DEVICE_NOT_READY, "NO_FRAME" if online else "NO_DEVICE",
                                           f"{self.source_label}: {self.grabber.detail}",

@@ -160,6 +160,11 @@ class FrameGrabber:
         return bool(self._online)
 
     @property
+    def tried(self) -> bool:
+        """True once the first attempt to open the source has finished (either way)."""
+        return self._tried.is_set()
+
+    @property
     def seq(self) -> int:
         """The number of the newest frame grabbed so far."""
         return self._seq
