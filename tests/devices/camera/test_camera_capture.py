@@ -1,7 +1,6 @@
 """Face capture through the real OpenCV capture on MJPG video files made from a real photograph."""
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 
