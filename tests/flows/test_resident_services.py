@@ -209,3 +209,29 @@ def test_repayment_account_moves_to_the_residents_new_card(kiosk):
     assert fields(flow)["新还款银行卡"].endswith(pan[-4:])
     paid_off = start(kiosk, WANG, "repayment_account")
     assert paid_off.state is Svc.REFUSED and paid_off.message.code == "LOAN_NONE"
+
+
+def test_the_composition_root_gets_a_working_context_from_a_terminal(kiosk, center, tmp_path):
+    """kiosk/app.py can offer the flows with one call; here on a stand-in Terminal with the test's devices."""
+    from types import SimpleNamespace
+
+    from kiosk.flows.services.registry import context_for_terminal
+    from sync.client import TerminalCredentials
+    closers = []
+    terminal = SimpleNamespace(devices=kiosk.devices, tasks=kiosk.tasks, center=kiosk.ctx.identity_center,
+                               catalog=kiosk.ctx.catalog(), online=True, call_staff=lambda where: None)
+    ctx = context_for_terminal(kiosk.settings, terminal, base_url=center.url,
+                               credentials=kiosk.client.credentials, switch=kiosk.switch, closers=closers,
+                               a4_device=kiosk.a4_device)
+    try:
+        flow = flow_for("query", ctx, identity(ZHANG, level=2))
+        flow.start()
+        kiosk.settle(flow)
+        assert flow.state is Svc.SHOW and fields(flow)["账户状态"] == "正常"
+        terminal.online = False
+        off = flow_for("query", ctx, identity(ZHANG, level=2))
+        off.start()
+        assert off.state is Svc.FAILED and off.message.code == "OFFLINE_NOT_ALLOWED"
+    finally:
+        for close in closers:
+            close()

@@ -116,3 +116,45 @@ def build_context(settings, *, client, journal, tasks, devices, identity_center=
                           receipt_printer=receipt_printer, a4_printer=a4_printer,
                           center_name=settings.terminal.center_name, terminal_id=settings.terminal.id,
                           catalog=catalog, **kw)
+
+
+def context_for_terminal(settings, terminal, *, base_url: str, credentials, switch=None, wake=None,
+                         a4_device=None, closers: Optional[list] = None):
+    """The one call the composition root (kiosk/app.py) needs to offer the service flows on a running Terminal.
+
+    Opens its own signed HTTP client (flows never share the sync worker's connection pool) and the journal
+    (SQLite WAL: several handles are safe); uses the terminal's receipt printer device when it is the real
+    ESC/POS class, and builds the A4 printer from the settings unless one is handed in. `closers` collects what
+    must be closed at shutdown. Sample:
+
+        ctx = context_for_terminal(settings, terminal, base_url=url, credentials=creds, switch=app.switch,
+                                   wake=app.sync_worker.wake if app.sync_worker else None,
+                                   closers=terminal.closers)
+        flow = flow_for(tile.code, ctx); flow.subscribe(...); flow.start()
+    """
+    from kiosk.flows.services.ports import A4PrinterAdapter, ReceiptPrinterAdapter
+    from sync.client import HttpCenterClient
+    from sync.journal import Journal
+    closers = closers if closers is not None else []
+    client = HttpCenterClient(base_url, credentials, connect_timeout_s=settings.center.connect_timeout_s,
+                              read_timeout_s=settings.center.read_timeout_s, verify_tls=settings.center.verify_tls)
+    journal = Journal.open(settings)
+    closers += [client.close, journal.close]
+    receipt = None
+    raw = getattr(terminal.devices, "raw", {}).get("receipt_printer")
+    if raw is not None and hasattr(raw, "print_document"):
+        receipt = ReceiptPrinterAdapter(raw)
+    if a4_device is None:
+        from devices import registry as devreg
+        built = devreg.build(settings, "a4_printer")
+        a4_device = built.device
+        if a4_device is not None:
+            closers.append(a4_device.close)
+    a4 = A4PrinterAdapter(a4_device) if a4_device is not None else None
+    base = str(base_url).rstrip("/")
+    return build_context(settings, client=client, journal=journal, tasks=terminal.tasks, devices=terminal.devices,
+                         identity_center=terminal.center, receipt_printer=receipt, a4_printer=a4,
+                         catalog=lambda: terminal.catalog,
+                         online=lambda: bool(terminal.online) and (switch is None or switch.online),
+                         switch=switch, wake=wake, verify_url=base + "/v1/certificates/verify",
+                         on_staff=lambda why: terminal.call_staff("service"))
