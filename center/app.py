@@ -5,6 +5,7 @@ Every error answers sync.protocol.ErrorBody: a stable code, a plain Chinese mess
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,6 +63,33 @@ class BufferedBody:
         await self.app(scope, replay, send)
 
 
+async def _purge_nonces_forever(app) -> None:
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    from center.security import purge_nonces
+    while True:
+        await asyncio.sleep(600)
+        try:
+            n = await run_in_threadpool(purge_nonces, app.state.db)
+            log.info("purged %d expired nonces", n)
+        except Exception as e:  # noqa: BLE001 - housekeeping must not stop the service
+            log.warning("nonce purge failed: %s", e)
+
+
+@asynccontextmanager
+async def _lifespan(app):
+    """Housekeeping while serving (expired nonces every 10 minutes); the engine is closed on shutdown."""
+    import asyncio
+    task = asyncio.get_running_loop().create_task(_purge_nonces_forever(app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        app.state.engine.dispose()
+
+
 ERROR_RESPONSES = {s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 422, 500)}
 
 
@@ -70,7 +98,7 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
     if run_migrations:
         migrate(config.db_url)
     engine = make_engine(config.db_url)
-    app = FastAPI(title="HPF reference center", version="1.0.0",
+    app = FastAPI(title="HPF reference center", version="1.0.0", lifespan=_lifespan,
                   description="住房公积金中心参考平台 — the wire contract for hpf-kiosk terminals (sync.protocol).",
                   responses=ERROR_RESPONSES)
     app.state.config = config
@@ -117,30 +145,5 @@ def create_app(config: CenterConfig | None = None, *, run_migrations: bool = Tru
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict:
         return {"status": "ok"}
-
-    @app.on_event("startup")
-    async def _housekeeping() -> None:
-        import asyncio
-
-        from starlette.concurrency import run_in_threadpool
-
-        from center.security import purge_nonces
-
-        async def loop():
-            while True:
-                await asyncio.sleep(600)
-                try:
-                    n = await run_in_threadpool(purge_nonces, app.state.db)
-                    log.info("purged %d expired nonces", n)
-                except Exception as e:  # noqa: BLE001 - housekeeping must not stop the service
-                    log.warning("nonce purge failed: %s", e)
-        app.state.housekeeping = asyncio.get_running_loop().create_task(loop())
-
-    @app.on_event("shutdown")
-    def _dispose() -> None:
-        task = getattr(app.state, "housekeeping", None)
-        if task is not None:
-            task.cancel()
-        engine.dispose()
 
     return app

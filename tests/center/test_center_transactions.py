@@ -182,3 +182,20 @@ def test_one_terminal_cannot_read_another_terminals_transaction(any_center):
     item = tx("evaluation", {"score": 5})
     a.post("/v1/transactions", item, idempotency_key=item["client_id"])
     assert b.get(f"/v1/transactions/{item['client_id']}").status_code == 404
+
+
+def test_a_key_left_in_flight_by_a_crashed_worker_is_taken_over_after_two_minutes(any_center, kiosk):
+    item = tx("evaluation", {"score": 4})
+    from center.db import make_engine
+    from center.transactions import item_fingerprint
+    from sync.protocol import TransactionIn
+    eng = make_engine(any_center.db_url)
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO idempotency_records (principal, key, fingerprint, state, lock_token, created_at)"
+                       " VALUES (:p, :k, :f, 'in_flight', 'crashed-worker', :t)"),
+                  {"p": "KIOSK-TX01", "k": item["client_id"], "f": item_fingerprint(TransactionIn.model_validate(item)),
+                   "t": datetime.now(timezone.utc) - timedelta(minutes=10)})
+    eng.dispose()
+    r = kiosk.post("/v1/transactions", item, idempotency_key=item["client_id"])
+    assert r.status_code == 200 and r.json()["outcome"] == "accepted" and r.json()["replayed"] is False
+    assert _count_evaluations(any_center, item["client_id"]) == 1
