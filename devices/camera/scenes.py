@@ -15,8 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-SCENES = ("good_face", "no_face", "two_faces", "dark", "bright", "blurred", "too_far", "off_centre",
-          "blink", "turn_head")
+SCENES = ("good_face", "no_face", "two_faces", "dark", "bright", "blurred", "too_far", "too_close",
+          "off_centre", "blink", "turn_head")
 FPS = 15.0
 
 
@@ -127,6 +127,8 @@ def _cached_scene(name: str, size: tuple[int, int]) -> tuple[np.ndarray, ...]:
         frames = [cv2.GaussianBlur(good(i), (9, 9), 0) for i in range(4)]
     elif name == "too_far":
         frames = [good(i, ratio=0.17) for i in range(4)]
+    elif name == "too_close":
+        frames = [good(i, ratio=0.68) for i in range(4)]
     elif name == "off_centre":
         frames = [good(i, dx=0.3) for i in range(4)]
     elif name == "blink":

@@ -31,6 +31,7 @@ def test_a_customer_facing_the_camera_passes_every_gate_and_every_figure_is_repo
     ("no_face", Gate.NO_FACE, "请正对屏幕"),
     ("two_faces", Gate.MULTIPLE_FACES, "只有您一人"),
     ("too_far", Gate.TOO_FAR, "请靠近一些"),
+    ("too_close", Gate.TOO_CLOSE, "请离远一些"),
     ("off_centre", Gate.OFF_CENTRE, "请正对屏幕"),
     ("dark", Gate.TOO_DARK, "光线太暗"),
     ("bright", Gate.TOO_BRIGHT, "光线太亮"),
