@@ -85,10 +85,16 @@ def cached_catalog(settings: Settings) -> Optional[Catalog]:
 
 
 def build_devices(settings: Settings, notes: list[str]) -> Devices:
+    """Every configured device, built in parallel (an ID reader probe, a camera warming up and a printer
+    status read do not wait for each other)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from devices import registry
+    roles = _role_ports()
+    with ThreadPoolExecutor(max_workers=len(roles), thread_name_prefix="device-build") as pool:
+        built_all = list(pool.map(lambda r: registry.build(settings, r[0]), roles))
     devices = Devices()
-    for role, attr, adapter, standin in _role_ports():
-        built = registry.build(settings, role)
+    for (role, attr, adapter, standin), built in zip(roles, built_all):
         port = None
         if built.device is not None and adapter is not None:
             port = adapter(built.device)
@@ -135,9 +141,11 @@ def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: 
     Terminal.attach needs; the caller attaches on the terminal's thread."""
     from kiosk.flows.adapters import HttpIdentityCenter, NetworkSwitch
     from sync.client import NotEnrolled, TerminalCredentials, credentials_file
+    from concurrent.futures import ThreadPoolExecutor
     closers: list[Callable[[], None]] = []
-    devices = build_devices(settings, app.notes)
-    closers += [d.close for d in devices.raw.values()]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devices")
+    devices_future = pool.submit(build_devices, settings, app.notes)     # meanwhile: center, journal, sync
+    pool.shutdown(wait=False)
     switch = app.switch = NetworkSwitch()
     url = str(settings.center.url).rstrip("/")
     if settings.center.embedded:
@@ -156,8 +164,12 @@ def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: 
     timeouts = (settings.center.connect_timeout_s, settings.center.read_timeout_s)
     center = HttpIdentityCenter(url, creds.terminal_id, creds.secret, timeouts, switch)
     audit = _audit_sink(settings, terminal.tasks, closers)
-    if creds.secret:
-        app.sync_worker = _start_sync(settings, url, creds, switch, terminal, closers, start_sync)
+    try:
+        if creds.secret:
+            app.sync_worker = _start_sync(settings, url, creds, switch, terminal, closers, start_sync)
+    finally:
+        devices = devices_future.result()
+        closers[:0] = [d.close for d in devices.raw.values()]
     return devices, center, audit, list(reversed(closers))
 
 
