@@ -115,9 +115,16 @@ def cmd_sms(args) -> int:
 def cmd_purge(args) -> int:
     from center import idempotency, security
     cfg, db = _db(args)
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from center.models import Heartbeat, utcnow
     n = idempotency.purge(db, args.days)
     m = security.purge_nonces(db)
-    print(f"purged {n} idempotency keys older than {args.days} days, {m} expired nonces")
+    with db() as s, s.begin():
+        h = s.execute(delete(Heartbeat).where(Heartbeat.received_at < utcnow() - timedelta(days=args.days))).rowcount
+    print(f"purged {n} idempotency keys older than {args.days} days, {m} expired nonces, {h} old heartbeats")
     return 0
 
 

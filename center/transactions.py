@@ -96,6 +96,8 @@ def _run_one(session, ctx: TerminalCtx, item: TransactionIn, taken: dict[str, st
     if item.client_id in taken:      # same client id already used by another terminal
         raise Refusal("CLIENT_ID_CONFLICT", "业务编号重复，请重新办理",
                       f"client_id already accepted from terminal {taken[item.client_id]}")
+    if item.teller_id and ctx.teller_id and item.teller_id != ctx.teller_id:
+        raise Refusal("TELLER_MISMATCH", "经办柜员与登录柜员不一致", "item teller_id differs from the teller token")
     fn = HANDLERS.get(item.kind)
     if fn is None:
         raise Refusal("UNKNOWN_KIND", "终端提交了中心不支持的业务类型", f"unknown transaction kind {item.kind!r}")
