@@ -115,3 +115,14 @@ def test_an_unknown_teller_gets_the_same_answer_as_a_wrong_password(center_proce
     c = center_process.client("BANK-0002")
     r = c.post("/v1/tellers/login", {"teller_id": "NOBODY", "password": "x"})
     assert r.status_code == 401 and r.json()["code"] == "TELLER_LOGIN_FAILED"
+
+
+def test_a_teller_transaction_is_attributed_to_the_logged_in_teller_only(center_process):
+    from tests.center.conftest import tx
+    c = center_process.client("BANK-0003", channel="bank_counter")
+    token = c.post("/v1/tellers/login", {"teller_id": "T0001", "password": "teller-pass-1"}).json()["token"]
+    teller = SignedClient(center_process.url, "BANK-0003", c.secret, teller_token=token)
+    own, other = tx("evaluation", {"score": 5}, teller_id="T0001"), tx("evaluation", {"score": 5}, teller_id="S0001")
+    assert teller.post("/v1/transactions", own, idempotency_key=own["client_id"]).json()["outcome"] == "accepted"
+    r = teller.post("/v1/transactions", other, idempotency_key=other["client_id"])
+    assert r.status_code == 422 and r.json()["code"] == "TELLER_MISMATCH"
