@@ -124,12 +124,16 @@ class ZygoteHarness:
         self.proc.stdin.flush()
         pid = None
         deadline = None
+        silent = 0
         while True:
             timeout = 30.0 if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 line = self._line(timeout) if timeout > 0 else None
             except TimeoutError:
                 line = None
+                silent += 1
+                if silent > 3:
+                    raise RuntimeError(f"crash round hung (child pid {pid})") from None
             if line is None:                         # the kill moment has come
                 if pid is not None and not res.killed:
                     os.kill(pid, signal.SIGKILL)
