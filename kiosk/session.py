@@ -296,6 +296,9 @@ class Terminal:
                 cancel()
         session.ended = reason
         session.wipe()
+        forget = getattr(self.voice, "forget", None)      # a muted voice keeps its prompts (masked phone...)
+        if forget:
+            forget()
         log.info("session %s ended (%s); personal data wiped", session.id, reason)
         self.audit("session_ended", session=session.id, item=session.item.code, reason=reason)
         if reason == "timeout":

@@ -196,6 +196,8 @@ def test_after_the_session_no_personal_datum_is_left_on_screen_or_in_the_flow(qt
     assert flow.document is None and flow.bank_card is None and flow.sms_ticket is None
     assert session.flows == [] and session.data == {}
     assert shell.identify.flow is None
+    for _, said in terminal.voice.spoken:                                      # nor in what was said
+        assert not any(secret in said for secret in forbidden), said
 
 
 def test_care_mode_has_bigger_text_bigger_targets_and_fewer_tiles(qtbot, shell, terminal):
