@@ -43,7 +43,7 @@ class WorkerBusy(Exception):
 
 @dataclass(frozen=True)
 class SyncEvent:
-    """name: link | queue | rejected | needs_review | auth_alarm | catalog | commands"""
+    """name: link | queue | rejected | needs_review | auth_alarm | audit_flag | catalog | commands"""
     name: str
     data: dict = field(default_factory=dict)
 
@@ -289,6 +289,9 @@ class SyncWorker:
                 log.warning("heartbeat refused: %s", exc)
             return None
         self._set_online(True)
+        if reply.get("audit_flag"):     # the center saw our audit head go backwards or change: tampering?
+            log.error("center flagged this terminal's audit log: %s", reply["audit_flag"])
+            self._emit("audit_flag", flag=reply["audit_flag"])
         if reply.get("commands"):
             self._emit("commands", commands=reply["commands"])
         return reply

@@ -128,3 +128,12 @@ def test_one_post_per_transaction_is_idempotent_too(kiosk):
     assert not first.replayed and again.replayed
     assert port.transaction_status(entry.client_id).outcome == ItemOutcome.ACCEPTED
     assert kiosk.center_evaluation_comments() == ["n=7"]
+
+
+def test_an_audit_head_going_backwards_is_flagged_back_to_the_terminal(kiosk):
+    heads = iter([(10, "a" * 64), (3, "b" * 64)])            # e.g. the audit log was truncated
+    worker = kiosk.worker(audit_head=lambda: next(heads))
+    seen = events_of(worker)
+    assert worker.heartbeat_now()["audit_flag"] == ""
+    assert worker.heartbeat_now()["audit_flag"] == "seq_backwards"
+    assert [e.data["flag"] for e in seen if e.name == "audit_flag"] == ["seq_backwards"]
