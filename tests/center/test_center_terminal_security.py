@@ -126,3 +126,15 @@ def test_a_teller_transaction_is_attributed_to_the_logged_in_teller_only(center_
     assert teller.post("/v1/transactions", own, idempotency_key=own["client_id"]).json()["outcome"] == "accepted"
     r = teller.post("/v1/transactions", other, idempotency_key=other["client_id"])
     assert r.status_code == 422 and r.json()["code"] == "TELLER_MISMATCH"
+
+
+def test_an_oversized_body_is_refused_before_anything_reads_it(center_process):
+    r = requests.post(center_process.url + "/v1/terminals/logs", data=b"x" * (26 * 1024 * 1024),
+                      headers={"Content-Type": "application/octet-stream"}, timeout=60)
+    assert r.status_code == 413 and r.json()["code"] == "BODY_TOO_LARGE"
+
+
+def test_a_body_that_is_not_json_is_a_plain_validation_refusal(center_process):
+    c = center_process.client("KIOSK-BADJSON")
+    r = c.post("/v1/transactions", raw=b"{not json", idempotency_key="k-bad-json")
+    assert r.status_code == 422 and r.json()["code"] == "VALIDATION_FAILED" and r.json()["message"]
