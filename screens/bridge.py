@@ -58,3 +58,4 @@ class Bridge(QObject):
 
     def close(self) -> None:
         self._unsubscribe()
+        self.terminal.tasks.release_poster(self.post)      # hand the core back to its headless queue

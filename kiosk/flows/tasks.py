@@ -42,15 +42,24 @@ class Tasks:
         self._lock = threading.Lock()
         self._running: set[Task] = set()
 
-    def set_poster(self, post: Post) -> None:
+    def set_poster(self, post: Optional[Post]) -> None:
         """The GUI bridge installs itself here; callbacks then run on the Qt thread. Callbacks that
-        arrived before (e.g. the first catalog from the sync worker) are handed over too."""
+        arrived before (e.g. the first catalog from the sync worker) are handed over too.
+        None goes back to the headless queue (the window closed; process()/run_until() drive it)."""
+        if post is None:
+            self._post = self._inbox.put
+            return
         self._post = post
         while True:
             try:
                 post(self._inbox.get_nowait())
             except queue.Empty:
                 return
+
+    def release_poster(self, post: Post) -> None:
+        """The bridge that installed `post` is going away: back to the headless queue (if it is still ours)."""
+        if self._post == post:
+            self.set_poster(None)
 
     def post(self, fn: Callable[[], None]) -> None:
         self._post(fn)

@@ -4,6 +4,7 @@ the real EMV code, the simulated camera behind the real quality gates (devices/c
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from config import load_settings
 from kiosk.app import build_app
@@ -88,3 +89,35 @@ def test_a_withdrawal_takes_the_bank_card_whose_chip_names_the_same_person(kiosk
     assert settle(kiosk, flow, S.VERIFIED) is S.VERIFIED and "bank_card" in flow.used
     cards.remove()
     kiosk.terminal.end_session("finished")
+
+
+@pytest.mark.ui
+def test_the_demo_panel_drives_the_real_simulators_through_a_withdrawal(qtbot, kiosk):
+    from screens.app import create_shell
+    from screens.simpanel import SimulatorPanel
+    t = kiosk.terminal
+    _, shell, _ = create_shell(t, kiosk_mode=False)
+    qtbot.addWidget(shell)
+    panel = SimulatorPanel(t, shell)
+    qtbot.addWidget(panel)
+    try:
+        t.devices.idcard.simulator.lift()
+        qtbot.mouseClick(shell.home.show_tile("withdrawal"), Qt.MouseButton.LeftButton)
+        flow = shell.identify.flow
+        panel.toggle_id()                                   # F1: 张建国's card on the pty reader
+        qtbot.waitUntil(lambda: flow.state is S.BANK_CARD and flow.busy == "read_card", timeout=30000)
+        panel.toggle_card()                                 # F3: his own card into the PC/SC simulator
+        qtbot.waitUntil(lambda: flow.state is S.VERIFIED, timeout=30000)
+        qtbot.mouseClick(shell.identify.done_btn, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: t.devices.printer.paper_present(), timeout=10000)
+        panel.take_paper()                                  # F4: the slip leaves the simulated printer's slot
+        assert not t.devices.printer.paper_present()
+        panel.toggle_card()
+        panel.toggle_id()
+        panel.show_sms()                                    # F7: the sandbox outbox, read off the Qt thread
+        qtbot.waitUntil(lambda: panel.sms.text().startswith("短信验证码"), timeout=10000)
+    finally:
+        shell.allow_close = True
+        shell.shutdown()
+        if t.session:
+            t.end_session("canceled")
