@@ -84,8 +84,9 @@ def claim_many(session, principal: str, keyed: Iterable[tuple[str, str]]) -> dic
     token = secrets.token_hex(16)
     now = utcnow()
     ins = _insert(session.get_bind().dialect.name)
+    # sorted: two concurrent batches sharing keys take the row locks in the same order (no deadlock on PostgreSQL)
     rows = [dict(principal=principal, key=k, fingerprint=fp, state="in_flight", lock_token=token, created_at=now)
-            for k, fp in pairs.items()]
+            for k, fp in sorted(pairs.items())]
     for i in range(0, len(rows), 200):
         session.execute(ins.values(rows[i:i + 200]).on_conflict_do_nothing(index_elements=["principal", "key"]))
     found = {r.key: r for r in session.scalars(select(IdempotencyRecord).where(

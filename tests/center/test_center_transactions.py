@@ -199,3 +199,29 @@ def test_a_key_left_in_flight_by_a_crashed_worker_is_taken_over_after_two_minute
     r = kiosk.post("/v1/transactions", item, idempotency_key=item["client_id"])
     assert r.status_code == 200 and r.json()["outcome"] == "accepted" and r.json()["replayed"] is False
     assert _count_evaluations(any_center, item["client_id"]) == 1
+
+
+def test_overlapping_batches_sent_at_once_in_opposite_orders_each_item_is_stored_once(any_center):
+    """Two terminals' uploads never share ids, but one terminal retrying a batch while the first attempt still
+    runs does; in opposite orders that must not deadlock the database."""
+    c = any_center.client("KIOSK-OVERLAP")
+    items = [tx("evaluation", {"score": 5}) for _ in range(60)]
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send(order):
+        barrier.wait()
+        r = c.post("/v1/transactions/batch", {"items": order}, idempotency_key=new_client_id())
+        answers.append(r.status_code)
+
+    orders = [items, list(reversed(items)), items[30:] + items[:30], items]
+    threads = [threading.Thread(target=send, args=(o,)) for o in orders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * 4
+    for it in items[::7]:
+        assert _count_evaluations(any_center, it["client_id"]) == 1
+    final = c.post("/v1/transactions/batch", {"items": items}, idempotency_key=new_client_id()).json()["results"]
+    assert all(r["outcome"] == "accepted" and r["replayed"] for r in final)
