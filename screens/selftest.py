@@ -83,9 +83,12 @@ class CustomerBot:
         elif step is IdStep.FALLBACK:
             self.click(page.fb_sms)
         elif step is IdStep.SMS:
-            code = ""
-            wait_until(self.app, lambda: bool(code := self.sms_code()) or False, 5)
-            code = self.sms_code()
+            # the customer reads the code off their phone: the sandbox outbox, fetched off the Qt thread
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                future = pool.submit(self.sms_code)
+                wait_until(self.app, future.done, 10)
+                code = future.result() if future.done() else ""
             self.key_in(page.sms_pad, code)
             self.click(page.sms_ok)
         elif step is IdStep.BANK_CARD:

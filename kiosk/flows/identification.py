@@ -334,7 +334,8 @@ class IdentificationFlow(Flow):
 
     def _notice(self, message: FlowMessage) -> None:
         """Same step, new message (re-announced to listeners)."""
-        self._go(self.state, message) if self.state in self.TRANSITIONS[self.state] else None
+        if self.state in self.TRANSITIONS[self.state]:
+            self._go(self.state, message)
 
     # --- work on workers ------------------------------------------------------------------------------
     def _run(self, what: str, fn: Callable, on_done: Callable[[Any], None], timeout: float = 0) -> None:
