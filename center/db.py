@@ -5,6 +5,8 @@ database lock instead of failing with "database is locked" when a reader tries t
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +28,46 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def _gated_connection_class():
+    """sqlite3.Connection whose write transactions pass an in-process gate (one per engine) before
+    BEGIN IMMEDIATE and leave it when COMMIT/ROLLBACK has run. Waiting on a lock hands the database over
+    promptly; SQLite's own busy handler retries by sleeping, which lets unlucky requests starve under load."""
+    gate = threading.Lock()
+
+    class GatedConnection(sqlite3.Connection):
+        _hpf_gated = False
+
+        def acquire_gate(self) -> None:
+            if not gate.acquire(timeout=60):
+                raise sqlite3.OperationalError("database is locked (write gate not acquired within 60 s)")
+            self._hpf_gated = True
+
+        def release_gate(self) -> None:
+            if self._hpf_gated:
+                self._hpf_gated = False
+                gate.release()
+
+        def commit(self):
+            try:
+                super().commit()
+            finally:
+                self.release_gate()
+
+        def rollback(self):
+            try:
+                super().rollback()
+            finally:
+                self.release_gate()
+
+        def close(self):
+            try:
+                super().close()
+            finally:
+                self.release_gate()
+
+    return GatedConnection
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     u = make_url(url)
@@ -33,7 +75,7 @@ def make_engine(url: str) -> Engine:
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60,
-                                                  "isolation_level": None},
+                                                  "isolation_level": None, "factory": _gated_connection_class()},
                                pool_size=20, max_overflow=20)
 
         @event.listens_for(engine, "connect")
@@ -47,7 +89,13 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_conn = conn.connection.dbapi_connection
+            dbapi_conn.acquire_gate()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_conn.release_gate()
+                raise
         return engine
     return create_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
 

@@ -218,10 +218,10 @@ def seed(session_factory, persons: int = 0, seed_value: int = 20250508, today: d
 
 
 def seed_if_empty(session_factory, persons: int = 20, **kw) -> dict:
-    with session_factory() as s:
-        if s.scalar(select(func.count()).select_from(Person)):
-            with s.begin():
-                if s.get(CatalogState, 1) is None:
-                    s.add(CatalogState(id=1, revision=1))
-            return {"persons_added": 0}
+    with session_factory() as s, s.begin():
+        have = s.scalar(select(func.count()).select_from(Person))
+        if have and s.get(CatalogState, 1) is None:
+            s.add(CatalogState(id=1, revision=1))
+    if have:
+        return {"persons_added": 0}
     return seed(session_factory, persons=persons, **kw)
