@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from kiosk.flows.home import Tile, pages as tile_pages
+from kiosk.flows.home import pages as tile_pages
 from kiosk.flows.identification import Fallback, IdStep, IdentificationFlow
 from screens.i18n import _
-from screens.qt import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QStackedWidget, Qt,
-                        QVBoxLayout, QWidget)
+from screens.qt import (QGridLayout, QHBoxLayout, QLineEdit, QProgressBar, QStackedWidget, Qt, QVBoxLayout,
+                        QWidget)
 from screens.widgets import CardGuide, FaceView, KeyPad, TileButton, button, label
 
 log = logging.getLogger(__name__)

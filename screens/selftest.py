@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from kiosk.flows.identification import Fallback, IdStep
+from kiosk.flows.identification import IdStep
 from kiosk.flows.ports import IdentityDocument
-from screens.qt import QApplication, Qt
+from screens.qt import QApplication
 
 log = logging.getLogger(__name__)
 

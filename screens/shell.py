@@ -16,8 +16,8 @@ from screens import theme
 from screens.bridge import Bridge
 from screens.i18n import Translations, _
 from screens.pages import HomePage, IdentifyPage
-from screens.qt import (QApplication, QEvent, QFrame, QHBoxLayout, QLabel, QMainWindow, QStackedWidget, Qt,
-                        QTimer, QVBoxLayout, QWidget)
+from screens.qt import (QApplication, QEvent, QFrame, QHBoxLayout, QMainWindow, QStackedWidget, Qt, QTimer,
+                        QVBoxLayout, QWidget)
 from screens.widgets import button, label
 
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from screens.qt import QKeySequence, QLabel, QShortcut, QVBoxLayout, QWidget, Qt
+from screens.qt import QKeySequence, QShortcut, QVBoxLayout, QWidget, Qt
 from screens.widgets import button, label
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from screens.qt import (QBrush, QColor, QFont, QGridLayout, QImage, QLabel, QPainter, QPainterPath, QPen, QPixmap,
+from screens.qt import (QBrush, QColor, QGridLayout, QImage, QLabel, QPainter, QPainterPath, QPen, QPixmap,
                         QPushButton, QRect, QSizePolicy, Qt, QTimer, QVBoxLayout, QWidget, Signal)
 from screens import theme
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from devices.base import (Canceled, CancelToken, CommandHandle, Completion, CompletionCode, DeviceError,
+from devices.base import (CancelToken, CommandHandle, Completion, DeviceError,
                           DeviceStatus, MediaState, Usability)
 from kiosk.domain.masking import mask_id_number
 from kiosk.flows.ports import (BankCard, CenterOffline, FaceCapture, FaceVerdict, IdentityDocument, PortError,

@@ -2,7 +2,6 @@
 the stand-in (or real embedded) center, a fake clock, and a Terminal wired to them."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -4,7 +4,7 @@ from __future__ import annotations
 from devices.base import CompletionCode, DeviceError
 from kiosk.flows.identification import IdStep, IdentificationFlow, Fallback
 from kiosk.flows.ports import Devices
-from kiosk.flows.standins import DEMO_PEOPLE, demo_document
+from kiosk.flows.standins import DEMO_PEOPLE
 from kiosk.flows.tasks import Tasks
 
 S = IdStep

@@ -4,7 +4,6 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
-import sys
 import wave
 from pathlib import Path
 from xml.etree import ElementTree
@@ -172,7 +171,6 @@ def test_the_installed_qt_keeps_references_to_none(qapp):
 
 def test_at_power_on_home_shows_the_cached_catalog_and_tiles_wait_until_devices_are_attached(settings, sims, center):
     from kiosk.app import new_terminal
-    from sync.protocol import Catalog
     from tests.ui.conftest import demo_catalog
     cache = settings.paths.data_dir / "catalog.json"
     cache.parent.mkdir(parents=True, exist_ok=True)
