@@ -1,7 +1,8 @@
 """Engine, sessions and migrations for the center. SQLite (default) and PostgreSQL (psycopg 3).
 
 SQLite: WAL, a busy timeout and `BEGIN IMMEDIATE` for every transaction, so concurrent writers queue on the
-database lock instead of failing with "database is locked" when a reader tries to upgrade."""
+database lock instead of failing with "database is locked" when a reader tries to upgrade; inside one process
+they first queue on a gate (see _gated_connection_class) so the lock is handed over fairly under load."""
 from __future__ import annotations
 
 import logging
