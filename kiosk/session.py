@@ -63,6 +63,7 @@ REMINDERS = {
     "printer": FlowMessage("REMIND_RECEIPT", "请取走您的凭条", "Please take your receipt"),
 }
 REMINDER_REPEAT_S = 10
+GUIDANCE_GAP_S = 2.5
 STARTING = ("正在启动，请稍候", "Starting, please wait")
 PRINT_FAILED = FlowMessage("PRINT_FAILED", "凭条打印失败，请联系工作人员补打", "slip could not be printed")
 
@@ -145,6 +146,7 @@ class Terminal:
         self._last_reminder = 0.0
         self.closers: list[Callable[[], None]] = []
         self.starting = starting          # devices and center still being connected (home shows, tiles wait)
+        self._last_guidance = float("-inf")
 
     def attach(self, devices: Devices, center: IdentityCenterPort, audit: Optional[Callable[..., None]] = None,
                closers: Optional[list] = None) -> None:
@@ -229,10 +231,18 @@ class Terminal:
                                   on_staff=lambda why: self.call_staff("identification"))
         session.flows.append(flow)
         flow.subscribe(self._flow_changed)
-        flow.on_guidance(self.say)
+        flow.on_guidance(self._speak_guidance)
         self.events.emit("flow", flow=flow)
         flow.start()
         return flow
+
+    def _speak_guidance(self, message: FlowMessage) -> None:
+        """Face guidance changes with every frame; speak it at most every GUIDANCE_GAP_S (the screen shows
+        every change), except "good, checking now", which is always said."""
+        now = self.clock()
+        if message.code == "FACE_OK" or now - self._last_guidance >= GUIDANCE_GAP_S:
+            self._last_guidance = now
+            self.say(message)
 
     def _flow_changed(self, flow: Flow, old, new) -> None:
         if old != new or flow.message:

@@ -30,16 +30,18 @@ def test_query_is_identified_by_the_id_card_alone(start_item, terminal, sims):
 
 
 def test_certificate_needs_a_face_the_center_accepts(start_item, terminal, sims):
-    frames = []
+    frames, shown = [], []
     flow = start_item("deposit_certificate")
     flow.on_frame(lambda img, rep: frames.append(rep))
+    flow.on_guidance(shown.append)
     sims.idcard.place()
     assert wait_for(terminal, flow, S.VERIFIED) is S.VERIFIED
     assert flow.used == {"id", "face"}
     hints = [r.hint for r in frames]
     assert "too_far" in hints and "off_center" in hints and frames[-1].passed
+    assert [g.code for g in shown][:2] == ["FACE_TOO_FAR", "FACE_OFF_CENTER"]   # every change is shown
     spoken = [text for _, text in terminal.voice.spoken]
-    assert "请靠近一些" in spoken and "请将面部移到框中央" in spoken   # guidance was spoken
+    assert "请靠近一些" in spoken and "很好，正在核验" in spoken             # and spoken, calmly
 
 
 def test_withdrawal_needs_id_face_and_the_bank_card(start_item, terminal, sims):

@@ -199,3 +199,15 @@ def test_a_new_prompt_interrupts_the_one_being_spoken_and_is_itself_spoken(tmp_p
     with wave.open(str(out)) as w:                    # the file holds the second, short prompt, complete
         seconds = w.getnframes() / w.getframerate()
     assert 0.8 < seconds < 6
+
+
+def test_face_guidance_is_spoken_calmly_not_at_every_frame(terminal, clock):
+    from kiosk.flows.identification import FACE_HINTS
+    for hint in ("no_face", "too_far", "no_face", "too_far"):          # a flickering camera report
+        terminal._speak_guidance(FACE_HINTS[hint])
+    said = [t for _, t in terminal.voice.spoken]
+    assert said == ["未检测到人脸，请正对摄像头"]
+    clock.advance(3)
+    terminal._speak_guidance(FACE_HINTS["too_far"])
+    terminal._speak_guidance(FACE_HINTS["ok"])                           # always said
+    assert [t for _, t in terminal.voice.spoken][1:] == ["请靠近一些", "很好，正在核验"]
