@@ -70,6 +70,8 @@ def _months(raw) -> int:
     return v
 
 
+MAX_TRIAL_FEN = 10_000_000_000      # ¥100,000,000.00: far above any HPF cap, keeps totals printable
+
 class LoanCalculatorFlow(ServiceFlow):
     """贷款试算: no identification, no center. Both repayment methods side by side, the schedule paged."""
 
@@ -104,6 +106,9 @@ class LoanCalculatorFlow(ServiceFlow):
             return self._go(self.state, M("LOAN_TERM_INVALID", "贷款期限应为1至360个月", "months must be 1..360"))
         if fen < 100_000:
             return self._go(self.state, M("LOAN_AMOUNT_INVALID", "贷款金额应不少于1,000元", "amount below 1,000 yuan"))
+        if fen > MAX_TRIAL_FEN:
+            return self._go(self.state, M("LOAN_AMOUNT_TOO_LARGE", "贷款金额超出试算范围（最高1亿元）",
+                                          "amount above the calculator's range (100,000,000 yuan)"))
         rate, source = catalog_rate(self.ctx.catalog(), self.ctx.today(), bool(first_home), n)
         try:
             self.schedules = {m.code: build_schedule(fen, rate, n, m) for m in METHODS}
