@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,7 +48,8 @@ class CatalogCache:
 
     def store(self, catalog: Catalog, etag: Optional[str], fetched_at: float | None = None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        # a unique temp name: two refreshes at once (worker + technician) must not share one
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         doc = {"etag": etag, "fetched_at": fetched_at or time.time(), "catalog": catalog.model_dump(mode="json")}
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, ensure_ascii=False)
