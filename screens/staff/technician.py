@@ -1,0 +1,528 @@
+"""Technician mode on screen: the hidden entry (press and hold the top-left corner for 3 s), the PIN on the
+on-screen keypad, then the technician page — devices, configuration, enrollment, network, queue, logs, version.
+
+Every action is a kiosk.staff.technician.TechnicianMode call (so it is audited), run on a worker thread; the
+page only renders the returned dictionaries. Leaving the page (exit, 首页, 返回) locks technician mode again."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Optional
+
+from kiosk.staff.errors import StaffError
+from kiosk.staff.hidden_entry import CornerLongPress
+from screens.qt import (QEvent, QHBoxLayout, QLineEdit, QObject, QScrollArea, QStackedWidget, Qt, QTimer,
+                        QVBoxLayout, QWidget)
+from screens.staff.common import CodePad, StaffPage, error_text, readonly_text, set_role
+from screens.widgets import KeyPad, button, label
+
+log = logging.getLogger(__name__)
+
+ROLE_NAMES = {"idcard": "身份证阅读器", "cardreader": "银行卡/社保卡读卡器", "camera": "摄像头",
+              "receipt_printer": "凭条打印机", "a4_printer": "A4打印机"}
+HOLD_S = 3.0
+CORNER_PX = 80
+
+
+class HiddenEntry(QObject):
+    """Application event filter: a press held >= 3 s in the shell's top-left corner calls on_fire().
+    The timing and corner logic is kiosk.staff.hidden_entry.CornerLongPress; this only feeds it events."""
+
+    def __init__(self, shell, on_fire: Callable[[], None], clock: Callable[[], float] = time.monotonic,
+                 hold_s: float = HOLD_S, region_px: int = CORNER_PX):
+        super().__init__(shell)
+        self.shell = shell
+        self.on_fire = on_fire
+        self.clock = clock
+        self.detector = CornerLongPress(shell.width(), shell.height(), corner="top-left", region_px=region_px,
+                                        hold_s=hold_s)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.poll)
+        shell.app.installEventFilter(self)
+
+    def _ours(self, obj) -> bool:
+        return isinstance(obj, QWidget) and obj.window() is self.shell
+
+    def eventFilter(self, obj, event) -> bool:
+        t = event.type()
+        if t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease) \
+                and self._ours(obj):
+            p = self.shell.mapFromGlobal(event.globalPosition().toPoint())
+            now = self.clock()
+            if t == QEvent.Type.MouseButtonPress:
+                if not self.timer.isActive():        # a press reaches each parent in turn: count it once
+                    self.detector.width, self.detector.height = self.shell.width(), self.shell.height()
+                    self.detector.press(p.x(), p.y(), now)
+                    if self.detector._since is not None:
+                        self.timer.start()
+            elif t == QEvent.Type.MouseMove:
+                self.detector.move(p.x(), p.y(), now)
+            else:
+                if self.detector.release(now):
+                    self._fire()
+                self.timer.stop()
+        return False
+
+    def poll(self) -> None:
+        if self.detector.poll(self.clock()):
+            self.timer.stop()
+            self._fire()
+
+    def _fire(self) -> None:
+        log.info("technician hidden entry: corner held for %.0f s", self.detector.hold_s)
+        self.on_fire()
+
+    def close(self) -> None:
+        self.timer.stop()
+        self.shell.app.removeEventFilter(self)
+
+
+class TechPinPage(StaffPage):
+    """维护密码 on the keypad. Wrong PINs say how many tries are left; a lockout says how long it lasts."""
+    screen_name = "technician_pin"
+
+    def __init__(self, shell, tech, on_unlocked: Callable[[], None]):
+        super().__init__(shell)
+        self.tech = tech
+        self.on_unlocked = on_unlocked
+        self.pin = ""
+        v = QVBoxLayout(self)
+        v.setContentsMargins(32, 20, 32, 20)
+        v.setSpacing(12)
+        v.addWidget(label("维护模式：请输入维护密码", "title"))
+        self.display = label("", "code")
+        self.display.setObjectName("pin_display")
+        self.display.setMinimumHeight(72)
+        v.addWidget(self.display)
+        self.message = label("", "muted")
+        self.message.setObjectName("pin_message")
+        v.addWidget(self.message)
+        self.pad = KeyPad()
+        self.pad.clear_key.setText("清空")
+        self.pad.digit.connect(self._digit)
+        self.pad.backspace.connect(lambda: self._set(self.pin[:-1]))
+        self.pad.clear.connect(lambda: self._set(""))
+        v.addWidget(self.pad, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()
+        self.cancel_btn = self.action("取消", self.cancel, "secondary", "pin_cancel")
+        self.ok_btn = self.action("确定", self.submit, "", "pin_ok")
+        row.addWidget(self.cancel_btn)
+        row.addWidget(self.ok_btn)
+        v.addLayout(row)
+        v.addStretch(1)
+
+    def _digit(self, d: str) -> None:
+        if len(self.pin) < 12:
+            self._set(self.pin + d)
+
+    def _set(self, pin: str) -> None:
+        self.pin = pin
+        self.display.setText("●" * len(pin))
+
+    def enter(self, pin: str) -> None:
+        for d in pin:
+            self.pad.key(d).click()
+
+    def open(self) -> None:
+        self._set("")
+        set_role(self.message, "muted")
+        self.message.setText("请输入6至12位数字维护密码")
+
+    def cancel(self) -> None:
+        self._set("")
+        self.shell.go_home()
+
+    def submit(self) -> None:
+        pin, tech = self.pin, self.tech
+        self._set("")
+
+        def work():
+            try:
+                tech.unlock(pin)
+            except StaffError as exc:
+                if exc.code == "PIN_LOCKED":
+                    exc.locked_for = tech.guard.locked_for()
+                raise
+        self.run("technician_unlock", work, lambda _r: self.on_unlocked(), self._refused)
+
+    def _refused(self, exc: BaseException) -> None:
+        text = error_text(exc)
+        left = getattr(exc, "locked_for", None)
+        if left:
+            text += f"\n剩余锁定时间：{left // 60}分{left % 60:02d}秒"
+        set_role(self.message, "message")
+        self.message.setText(text)
+
+    def wipe(self) -> None:
+        self._set("")
+
+
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
+    out = []
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict):
+            out.extend(_flatten(v, key))
+        else:
+            out.append((key, v))
+    return out
+
+
+def _scroll(inner: QWidget) -> QScrollArea:
+    s = QScrollArea()
+    s.setWidgetResizable(True)
+    s.setWidget(inner)
+    s.setFrameShape(QScrollArea.Shape.NoFrame)
+    return s
+
+
+class Section(QWidget):
+    """One part of the technician page; `page.run` does its calls."""
+    title = ""
+
+    def __init__(self, page: "TechnicianPage"):
+        super().__init__()
+        self.setObjectName("page")
+        self.page = page
+        self.tech = page.tech
+        self.v = QVBoxLayout(self)
+        self.v.setContentsMargins(16, 8, 16, 8)
+        self.v.setSpacing(10)
+        self.v.addWidget(label(self.title, "title", align=Qt.AlignmentFlag.AlignLeft))
+        self.message = readonly_text()
+        self.message.setObjectName(f"{type(self).__name__}_message")
+
+    def say(self, text: str, ok: bool = True) -> None:
+        set_role(self.message, "" if ok else "message")
+        self.message.setText(text)
+
+    def fail(self, exc: BaseException) -> None:
+        self.say(error_text(exc), ok=False)
+
+    def entered(self) -> None:
+        pass
+
+
+class DevicesSection(Section):
+    title = "设备状态与自检"
+
+    def __init__(self, page):
+        super().__init__(page)
+        from devices.registry import ROLES
+        self.rows: dict[str, dict] = {}
+        grid_host = QWidget()
+        grid = QVBoxLayout(grid_host)
+        grid.setSpacing(6)
+        for role in ROLES:
+            row = QHBoxLayout()
+            name = label(ROLE_NAMES.get(role, role), wrap=False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            name.setMinimumWidth(260)
+            status = label("—", "muted", wrap=True, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            status.setObjectName(f"status_{role}")
+            result = label("", wrap=True, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            result.setObjectName(f"selftest_{role}")
+            b = page.action("自检", lambda role=role: self.selftest(role), "secondary", f"selftest_btn_{role}")
+            row.addWidget(name)
+            row.addWidget(status, 1)
+            row.addWidget(result, 2)
+            row.addWidget(b)
+            grid.addLayout(row)
+            self.rows[role] = {"status": status, "result": result}
+        self.v.addWidget(grid_host)
+        self.v.addWidget(page.action("刷新状态", self.refresh, "secondary", "devices_refresh"), 0,
+                         Qt.AlignmentFlag.AlignLeft)
+        self.v.addWidget(self.message)
+        self.v.addStretch(1)
+
+    def entered(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.page.run("technician_devices", self.tech.devices, self._show_status, self.fail)
+
+    def _show_status(self, rows: list[dict]) -> None:
+        for r in rows:
+            w = self.rows.get(r["role"])
+            if w is None:
+                continue
+            st = r["status"] or ("不可用：" + (r["missing"] or "") if not r["usable"] else "—")
+            w["status"].setText(f"{r['backend']}｜{st}")
+        self.say("设备状态已刷新")
+
+    def selftest(self, role: str) -> None:
+        """The core runs the self-test of every device in one audited action; this row shows its own result."""
+        self.rows[role]["result"].setText("自检中…")
+
+        def done(rows: list[dict]) -> None:
+            self._show_status(rows)
+            r = next((x for x in rows if x["role"] == role), None)
+            w = self.rows[role]["result"]
+            if r is None:
+                w.setText("无结果")
+                return
+            set_role(w, "" if r.get("ok") else "message")
+            w.setText(f"{'通过' if r.get('ok') else '未通过'}：{r.get('code')} {r.get('message_zh') or ''}".strip())
+            self.say(f"{ROLE_NAMES.get(role, role)}自检完成")
+        self.page.run("technician_selftest", self.tech.selftest, done, self.fail)
+
+
+class ConfigSection(Section):
+    title = "终端设置"
+
+    def __init__(self, page):
+        super().__init__(page)
+        form = QHBoxLayout()
+        self.key_edit = QLineEdit()
+        self.key_edit.setObjectName("config_key")
+        self.key_edit.setPlaceholderText("设置项，如 session.idle_timeout_s")
+        self.value_edit = QLineEdit()
+        self.value_edit.setObjectName("config_value")
+        self.value_edit.setPlaceholderText("新值")
+        form.addWidget(self.key_edit, 3)
+        form.addWidget(self.value_edit, 2)
+        form.addWidget(page.action("保存", self.save, "", "config_save"))
+        form.addWidget(page.action("回退上一版", self.rollback, "secondary", "config_rollback"))
+        self.v.addLayout(form)
+        self.v.addWidget(self.message)
+        self.view_text = readonly_text()
+        self.view_text.setObjectName("config_view")
+        self.view_text.setProperty("role", "muted")
+        self.v.addWidget(_scroll(self.view_text), 1)
+
+    def entered(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        def show(data: dict) -> None:
+            self.view_text.setText("\n".join(f"{k} = {v}" for k, v in _flatten(data)))
+        self.page.run("technician_config_view", self.tech.config_view, show, self.fail)
+
+    def save(self) -> None:
+        key, value = self.key_edit.text().strip(), self.value_edit.text().strip()
+        if not key or not value:
+            self.say("请填写设置项和新值", ok=False)
+            return
+
+        def done(change: dict) -> None:
+            note = f"（已被环境变量 {change['overridden_by']} 覆盖）" if change.get("overridden_by") else ""
+            self.say(f"已保存：{change['key']} 由 {change['old']} 改为 {change['new']}，重启后生效{note}")
+            self.refresh()
+        self.page.run("technician_config_set", lambda: self.tech.config_set(key, value), done, self.fail)
+
+    def rollback(self) -> None:
+        def done(_r) -> None:
+            self.say("已回退到上一版设置，重启后生效")
+            self.refresh()
+        self.page.run("technician_config_rollback", self.tech.config_rollback, done, self.fail)
+
+
+class EnrollSection(Section):
+    title = "向公积金中心登记"
+
+    def __init__(self, page):
+        super().__init__(page)
+        self.v.addWidget(label("请输入中心提供的一次性登记码", align=Qt.AlignmentFlag.AlignLeft))
+        self.code_label = label("", "code")
+        self.code_label.setObjectName("enroll_code")
+        self.code_label.setMinimumHeight(64)
+        self.v.addWidget(self.code_label)
+        self.pad = CodePad()
+        self.pad.changed.connect(self.code_label.setText)
+        self.v.addWidget(self.pad)
+        row = QHBoxLayout()
+        row.addWidget(page.action("登记", lambda: self.enroll(False), "", "enroll_btn"))
+        row.addWidget(page.action("替换原登记", lambda: self.enroll(True), "secondary", "enroll_force_btn"))
+        self.v.addLayout(row)
+        self.v.addWidget(self.message)
+        self.v.addStretch(1)
+
+    def enroll(self, force: bool) -> None:
+        code = self.pad.code
+
+        def done(tid: str) -> None:
+            self.pad.clear()
+            self.say(f"登记成功，终端号 {tid}")
+        self.page.run("technician_enroll", lambda: self.tech.enroll(code, force=force), done, self.fail)
+
+
+class NetworkSection(Section):
+    title = "网络检查"
+
+    def __init__(self, page):
+        super().__init__(page)
+        self.v.addWidget(page.action("开始检查", self.check, "", "netcheck_btn"), 0, Qt.AlignmentFlag.AlignLeft)
+        self.v.addWidget(self.message)
+        self.v.addStretch(1)
+
+    def check(self) -> None:
+        def done(r: dict) -> None:
+            yes = lambda b: "是" if b else "否"
+            lines = [f"中心地址：{r['center']}", f"可以连通：{yes(r['reachable'])}"
+                     + (f"（往返 {r['rtt_ms']} 毫秒）" if r["rtt_ms"] is not None else ""),
+                     f"签名请求：{'通过' if r['signed_ok'] else '未通过'}",
+                     f"时钟偏差：{r['clock_skew_s']} 秒" if r["clock_skew_s"] is not None else "时钟偏差：未知"]
+            lines += [f"问题：{p['message_zh']}（{p['code']}）" for p in r["problems"]]
+            lines.insert(0, "网络正常" if r["ok"] else "网络有问题")
+            self.say("\n".join(lines), ok=r["ok"])
+        self.page.run("technician_netcheck", self.tech.netcheck, done, self.fail)
+
+
+class QueueSection(Section):
+    title = "待上传队列"
+
+    def __init__(self, page):
+        super().__init__(page)
+        self.summary = readonly_text()
+        self.summary.setObjectName("queue_summary")
+        self.v.addWidget(self.summary)
+        self.items_host = QWidget()
+        self.items = QVBoxLayout(self.items_host)
+        self.v.addWidget(self.items_host)
+        row = QHBoxLayout()
+        row.addWidget(page.action("刷新", self.refresh, "secondary", "queue_refresh"))
+        self.retry_oldest_btn = page.action("重试最早一笔", self.retry_oldest, "", "queue_retry_oldest")
+        row.addWidget(self.retry_oldest_btn)
+        row.addStretch(1)
+        self.v.addLayout(row)
+        self.v.addWidget(self.message)
+        self.v.addStretch(1)
+        self.oldest: Optional[str] = None
+
+    def entered(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        journal = self.page.journal
+        if journal is None:
+            self.say("本终端没有本地队列", ok=False)
+            return
+        self.page.run("technician_queue", lambda: self.tech.queue(journal), self._show, self.fail)
+
+    def _show(self, q: dict) -> None:
+        from kiosk.domain.money import format_yuan
+        self.oldest = q["oldest"]
+        age = q["oldest_age_s"]
+        states = "，".join(f"{k} {v}" for k, v in sorted(q["by_state"].items())) or "无"
+        self.summary.setText(f"待上传：{q['depth']} 笔，金额 {format_yuan(q['queued_amount_fen'])}\n"
+                             f"最早一笔：{q['oldest'] or '无'}" + (f"（已等 {int(age)} 秒）" if age else "")
+                             + f"\n各状态：{states}\n需人工核查：{len(q['needs_review'])} 笔")
+        while self.items.count():
+            w = self.items.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        for it in q["needs_review"]:
+            host = QWidget()
+            row = QHBoxLayout(host)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(label(f"{it['client_id']}｜{it['kind']}｜{it['code'] or ''} {it['message_zh'] or ''}",
+                                wrap=True, align=Qt.AlignmentFlag.AlignLeft), 1)
+            row.addWidget(button("重试", "secondary", lambda cid=it["client_id"]: self.retry(cid)))
+            self.items.addWidget(host)
+
+    def retry_oldest(self) -> None:
+        if self.oldest:
+            self.retry(self.oldest)
+        else:
+            self.say("队列中没有待上传的业务", ok=False)
+
+    def retry(self, client_id: str) -> None:
+        journal = self.page.journal
+
+        def done(_r) -> None:
+            self.say(f"已安排立即重试：{client_id}")
+            self.refresh()
+        self.page.run("technician_retry", lambda: self.tech.retry(journal, client_id), done, self.fail)
+
+
+class LogsSection(Section):
+    title = "导出日志（已脱敏）"
+
+    def __init__(self, page):
+        super().__init__(page)
+        row = QHBoxLayout()
+        self.folder = QLineEdit(page.export_dir or "")
+        self.folder.setObjectName("export_folder")
+        self.folder.setPlaceholderText("目标文件夹，如U盘 /media/usb")
+        row.addWidget(self.folder, 1)
+        row.addWidget(page.action("导出", self.export, "", "export_btn"))
+        self.v.addLayout(row)
+        self.v.addWidget(self.message)
+        self.v.addStretch(1)
+
+    def export(self) -> None:
+        dest = self.folder.text().strip()
+
+        def done(r: dict) -> None:
+            self.say(f"已导出 {len(r['files'])} 个文件、{r['lines']} 行到 {r.get('folder', dest)}")
+        self.page.run("technician_export_logs", lambda: self.tech.export_logs(dest), done, self.fail)
+
+
+class InfoSection(Section):
+    title = "版本信息"
+    NAMES = {"software_version": "软件版本", "build": "构建", "python": "Python", "platform": "系统",
+             "terminal_id": "终端号", "profile": "配置档", "role": "终端类型", "branch": "网点",
+             "center": "中心地址", "enrolled": "已登记", "data_dir": "数据目录", "log_dir": "日志目录",
+             "audit_head_seq": "审计记录数"}
+
+    def __init__(self, page):
+        super().__init__(page)
+        self.text = readonly_text()
+        self.text.setObjectName("info_text")
+        self.v.addWidget(self.text)
+        self.v.addWidget(self.message)
+        self.v.addStretch(1)
+
+    def entered(self) -> None:
+        def show(info: dict) -> None:
+            self.text.setText("\n".join(f"{self.NAMES.get(k, k)}：{'是' if v is True else '否' if v is False else v}"
+                                        for k, v in info.items()))
+        self.page.run("technician_info", self.tech.info, show, self.fail)
+
+
+class TechnicianPage(StaffPage):
+    screen_name = "technician"
+    SECTIONS = (("devices", "设备", DevicesSection), ("config", "设置", ConfigSection),
+                ("enroll", "登记", EnrollSection), ("network", "网络", NetworkSection),
+                ("queue", "队列", QueueSection), ("logs", "日志", LogsSection), ("info", "版本", InfoSection))
+
+    def __init__(self, shell, tech, journal=None, export_dir: str = ""):
+        super().__init__(shell)
+        self.tech = tech
+        self.journal = journal
+        self.export_dir = export_dir
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(12, 8, 12, 8)
+        nav = QVBoxLayout()
+        nav.setSpacing(8)
+        nav.addWidget(label("维护模式", "title"))
+        self.body = QStackedWidget()
+        self.sections: dict[str, Section] = {}
+        self.nav_buttons = {}
+        for key, name, cls in self.SECTIONS:
+            sec = cls(self)
+            self.sections[key] = sec
+            self.body.addWidget(sec)
+            b = button(name, "secondary", lambda key=key: self.open_section(key), name=f"nav_{key}")
+            self.nav_buttons[key] = b
+            nav.addWidget(b)
+        nav.addStretch(1)
+        nav.addWidget(button("退出维护", "danger", self.exit, name="tech_exit"))
+        outer.addLayout(nav)
+        outer.addWidget(self.body, 1)
+
+    def open_section(self, key: str) -> None:
+        sec = self.sections[key]
+        self.body.setCurrentWidget(sec)
+        for k, b in self.nav_buttons.items():
+            set_role(b, "" if k == key else "secondary")
+        sec.entered()
+
+    def exit(self) -> None:
+        self.shell.go_home()            # hideEvent locks
+
+    def hideEvent(self, e) -> None:
+        if self.tech.unlocked:
+            self.terminal.tasks.run("technician_lock", lambda _t: self.tech.lock(), lambda _r: None,
+                                    lambda exc: log.error("technician lock failed: %s", exc))
+        super().hideEvent(e)
