@@ -51,6 +51,7 @@ class KioskApp:
     startup_done: threading.Event = field(default_factory=threading.Event)
     startup_parts: Optional[tuple] = None
     connecting: bool = False
+    services: Any = None                                 # ServiceContext for the resident service flows
 
     def close(self, startup_wait_s: float = 60.0) -> None:
         """Stop everything. If the window closed while start-up was still connecting, wait for it and take
@@ -136,9 +137,10 @@ def new_terminal(settings: Settings) -> Terminal:
                     catalog=cached_catalog(settings) or LOCAL_CATALOG, starting=True)
 
 
-def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: bool = True):
+def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: bool = True, services: bool = True):
     """Connect devices, the center, the journal and sync (slow: run it on a worker). Returns what
-    Terminal.attach needs; the caller attaches on the terminal's thread."""
+    Terminal.attach needs; the caller attaches on the terminal's thread. With `services`, the resident service
+    flows open after identification (terminal.services); without, the kiosk identifies and prints a slip."""
     from kiosk.flows.adapters import HttpIdentityCenter, NetworkSwitch
     from sync.client import NotEnrolled, TerminalCredentials, credentials_file
     from concurrent.futures import ThreadPoolExecutor
@@ -170,14 +172,42 @@ def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: 
     finally:
         devices = devices_future.result()
         closers[:0] = [d.close for d in devices.raw.values()]
+    if creds.secret and services:
+        _attach_services(settings, terminal, app, devices, center, url, creds, switch, closers)
     return devices, center, audit, list(reversed(closers))
 
 
-def build_app(settings: Settings, *, start_sync: bool = True) -> KioskApp:
-    """Everything connected before returning (selftest, tests)."""
+class _AttachingTerminal:
+    """The terminal as it will be once attached (the devices and center just built); everything else live."""
+
+    def __init__(self, terminal: Terminal, devices: Devices, center):
+        self._terminal, self.devices, self.center = terminal, devices, center
+
+    def __getattr__(self, name):
+        return getattr(self._terminal, name)
+
+
+def _attach_services(settings, terminal, app, devices, center, url, creds, switch, closers) -> None:
+    """The resident service flows' context (kiosk.flows.services): the screens open an item's flow through
+    terminal.open_service(). Without it the kiosk still identifies residents (services stay closed)."""
+    from kiosk.flows.services.registry import context_for_terminal
+    try:
+        worker = app.sync_worker
+        app.services = context_for_terminal(settings, _AttachingTerminal(terminal, devices, center), base_url=url,
+                                            credentials=creds, switch=switch,
+                                            wake=worker.wake if worker else None, closers=closers)
+        terminal.services = app.services
+    except Exception as exc:
+        log.error("service flows unavailable: %s: %s", type(exc).__name__, exc)
+        app.notes.append(f"services: not available ({exc})")
+
+
+def build_app(settings: Settings, *, start_sync: bool = True, services: bool = False) -> KioskApp:
+    """Everything connected before returning (selftest, tests). The selftest walks identification per level,
+    so the service flows are opt-in here (`services=True`); the running kiosk (start_app) always has them."""
     terminal = new_terminal(settings)
     app = KioskApp(terminal)
-    terminal.attach(*assemble(settings, terminal, app, start_sync))
+    terminal.attach(*assemble(settings, terminal, app, start_sync, services))
     app.startup_done.set()
     return app
 

@@ -113,6 +113,11 @@ class Session:
     def identification(self) -> Optional[IdentificationFlow]:
         return next((f for f in self.flows if isinstance(f, IdentificationFlow)), None)
 
+    @property
+    def service(self) -> Optional[Flow]:
+        """The resident service flow opened after identification (kiosk.flows.services), if any."""
+        return next((f for f in self.flows if not isinstance(f, IdentificationFlow)), None)
+
     def wipe(self) -> None:
         for flow in self.flows:
             flow.wipe()
@@ -146,6 +151,7 @@ class Terminal:
         self._last_reminder = 0.0
         self.closers: list[Callable[[], None]] = []
         self.starting = starting          # devices and center still being connected (home shows, tiles wait)
+        self.services = None              # kiosk.flows.services ServiceContext, set by the composition root
         self._last_guidance = float("-inf")
 
     def attach(self, devices: Devices, center: IdentityCenterPort, audit: Optional[Callable[..., None]] = None,
@@ -236,6 +242,31 @@ class Terminal:
         flow.start()
         return flow
 
+    def open_service(self, code: str) -> Flow:
+        """The current session's service flow (kiosk.flows.services.registry), created with the identity the
+        session's identification verified (none for L0 items), subscribed and started."""
+        session = self.session
+        if session is None or self.services is None:
+            raise RuntimeError("no session or no service context")
+        from kiosk.flows.ports import BankCard, IdentityDocument
+        from kiosk.flows.services.base import VerifiedIdentity
+        from kiosk.flows.services.registry import flow_for
+        identity = None
+        ident = session.identification
+        if ident is not None and ident.state is IdStep.VERIFIED and ident.document is not None:
+            doc, card = ident.document, ident.bank_card
+            identity = VerifiedIdentity(
+                IdentityDocument(**{k: getattr(doc, k) for k in ("name", "id_number", "gender", "birth", "address",
+                                                                 "valid_to")}),
+                ident.level, frozenset(ident.used),
+                BankCard(card.pan, card.expiry, card.holder_name, card.holder_id) if card else None)
+        flow = flow_for(code, self.services, identity)
+        session.flows.append(flow)
+        flow.subscribe(self._flow_changed)
+        self.events.emit("flow", flow=flow)
+        flow.start()
+        return flow
+
     def _speak_guidance(self, message: FlowMessage) -> None:
         """Face guidance changes with every frame; speak it at most every GUIDANCE_GAP_S (the screen shows
         every change), except "good, checking now", which is always said."""
@@ -273,8 +304,8 @@ class Terminal:
     def finish_session(self) -> None:
         """The customer is done: print the slip (if identified) and end the session."""
         flow = self.session.identification if self.session else None
-        if flow is not None and flow.state is IdStep.VERIFIED and flow.summary():
-            self.print_slip(flow)
+        if flow is not None and flow.state is IdStep.VERIFIED and flow.summary() and not self.session.service:
+            self.print_slip(flow)         # a service flow prints its own receipt
         self.end_session("finished")
 
     def print_slip(self, flow: IdentificationFlow) -> None:

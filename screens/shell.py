@@ -7,15 +7,18 @@ out to the desktop: no window frame, Alt+F4/close is ignored in kiosk mode."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from kiosk.flows.home import HOME_PROMPT, OFFLINE_NOTICE, Tile
+from kiosk.flows.identification import IdStep
 from kiosk.session import Terminal
 from screens import theme
 from screens.bridge import Bridge
 from screens.i18n import Translations, _
 from screens.pages import HomePage, IdentifyPage
+from screens.services import ServicePage
 from screens.qt import (QApplication, QEvent, QFrame, QHBoxLayout, QMainWindow, QStackedWidget, Qt, QTimer,
                         QVBoxLayout, QWidget)
 from screens.widgets import button, label
@@ -65,7 +68,8 @@ class Shell(QMainWindow):
 
         self.home = HomePage(self)
         self.identify = IdentifyPage(self)
-        self.pages = [self.home, self.identify]
+        self.service = ServicePage(self)
+        self.pages = [self.home, self.identify, self.service]
         for p in self.pages:
             self.stack.addWidget(p)
 
@@ -165,16 +169,45 @@ class Shell(QMainWindow):
     def open_item(self, tile: Tile) -> None:
         if not tile.available:
             return
+        spec = self._service_spec(tile)
+        if spec is not None:                 # identify at the stricter of the catalog's and the flow's level
+            tile = replace(tile, identity_level=max(tile.identity_level, spec.identity_level),
+                           moves_money=tile.moves_money or spec.moves_money)
         self.terminal.start_session(tile)
+        if spec is not None and tile.identity_level == 0:
+            return self._open_service(spec.code)
         flow = self.terminal.identify()
         if not self.terminal.session:        # the flow could end the session at once (never today)
             return
         self.identify.bind(flow)
+        if spec is not None:
+            flow.subscribe(lambda f, old, new: new is IdStep.VERIFIED and old is not IdStep.VERIFIED
+                           and self._open_service(spec.code))
         self.show_page(self.identify)
+
+    def _service_spec(self, tile: Tile):
+        """The registry's item behind a tile, when the terminal has the service flows (else: identify only)."""
+        if getattr(self.terminal, "services", None) is None:
+            return None
+        from kiosk.flows.services.registry import spec
+        try:
+            return spec(tile.code)
+        except KeyError:
+            return None
+
+    def _open_service(self, code: str) -> None:
+        if not self.terminal.session:
+            return
+        flow = self.terminal.open_service(code)
+        if self.terminal.session:
+            self.service.bind(flow)
+            self.show_page(self.service)
 
     def go_back(self) -> None:
         flow = self.identify.flow
         if self.stack.currentWidget() is self.identify and flow and flow.back():
+            return
+        if self.stack.currentWidget() is self.service and self.service.back():
             return
         self.go_home()
 
@@ -190,6 +223,7 @@ class Shell(QMainWindow):
     def _to_home(self) -> None:
         self.overlay.hide()
         self.identify.wipe()
+        self.service.wipe()
         self.home.page_index = 0
         self.home.rebuild()
         self.show_page(self.home)

@@ -1,0 +1,269 @@
+"""A resident completes service items at the kiosk screen: the real embedded reference center (signed HTTP over
+loopback), the simulated ID reader on a pty, the simulated PC/SC bank card reader, the simulated camera behind the
+real quality gates, the real ESC/POS printer class on the simulated printer. Every service screen is saved as a PNG
+in normal and care mode (tests/artifacts/screens/services-*)."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from config import load_settings
+from kiosk.app import build_app
+from kiosk.flows.ports import IdentityDocument
+from kiosk.flows.services.base import Svc
+from tests.ui.conftest import ARTIFACTS, clipped_texts, texts_on_screen
+
+pytestmark = pytest.mark.ui
+LEFT = Qt.MouseButton.LeftButton
+ZHANG = IdentityDocument(name="张建国", id_number="330802198503151230")   # rent withdrawal (center/README.md)
+LIU = IdentityDocument(name="刘芳", id_number="330802198309121281")      # account frozen: withdrawals refused
+WAIT = 30000
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    tmp = tmp_path_factory.mktemp("kiosk-services")
+    mp.setenv("HPF_KIOSK__PATHS__DATA_DIR", str(tmp / "data"))
+    mp.setenv("HPF_KIOSK__PATHS__LOG_DIR", str(tmp / "log"))
+    app = build_app(load_settings(profile="demo"), start_sync=False, services=True)
+    assert app.services is not None, app.notes
+    assert app.sync_worker.refresh_catalog()
+    from sync.downward import CatalogCache
+    app.terminal.set_catalog(CatalogCache.for_settings(app.terminal.settings).load().catalog)
+    app.terminal.set_network(True, 0)
+    yield app
+    app.terminal.close()
+    mp.undo()
+
+
+@pytest.fixture
+def shell(qtbot, kiosk):
+    from screens.app import create_shell
+    t = kiosk.terminal
+    t.set_care_mode(False)
+    t.set_language("zh_CN")
+    qapp, sh, _ = create_shell(t, kiosk_mode=False)
+    qtbot.addWidget(sh)
+    sh.show()
+    qtbot.waitExposed(sh)
+    yield sh
+    if t.session:
+        t.end_session("canceled")
+    online(kiosk)
+    for role in ("idcard", "cardreader"):
+        sim = getattr(t.devices, role).simulator
+        (sim.lift if role == "idcard" else sim.remove)()
+    t.devices.printer.simulator.take() if hasattr(t.devices.printer.simulator, "take") else None
+    sh.allow_close = True
+    sh.shutdown()
+    sh.hide()
+    sh.deleteLater()
+    qapp.processEvents()
+
+
+def online(kiosk, on: bool = True) -> None:
+    kiosk.switch.online = on
+    kiosk.terminal.set_network(on, kiosk.terminal.queued)
+
+
+def grab(qtbot, shell, name: str) -> None:
+    """Save the screen in normal and care mode; no text may be clipped in either."""
+    t = shell.terminal
+    was = t.care_mode
+    for care in (False, True):
+        t.set_care_mode(care)
+        qtbot.wait(40)
+        out = ARTIFACTS / f"services-{'care' if care else 'normal'}-{t.language}"
+        out.mkdir(parents=True, exist_ok=True)
+        assert shell.grab().save(str(out / f"{name}.png"))
+        assert not clipped_texts(shell), f"{name} care={care}: {clipped_texts(shell)}"
+        size = shell.size()
+        assert size.height() <= t.settings.ui.screen_height and size.width() <= t.settings.ui.screen_width
+    t.set_care_mode(was)
+    qtbot.wait(20)
+
+
+def find(shell, name: str) -> QPushButton:
+    QApplication.processEvents()                          # new widgets show at the next turn of the loop
+    b = shell.service.findChild(QPushButton, name)
+    assert b is not None and b.isVisible(), f"no visible button {name}"
+    return b
+
+
+def click(qtbot, shell, name: str) -> None:
+    qtbot.mouseClick(find(shell, name), LEFT)
+
+
+def choose(qtbot, shell, name: str) -> None:
+    """Tap a choice, turning the choice pages (更多选项) until it shows."""
+    for _ in range(5):
+        QApplication.processEvents()
+        b = shell.service.findChild(QPushButton, name)
+        if b is not None and b.isVisible():
+            return qtbot.mouseClick(b, LEFT)
+        click(qtbot, shell, "more_choices")
+    raise AssertionError(f"choice {name} never shown")
+
+
+def settle(qtbot, flow, *states) -> None:
+    qtbot.waitUntil(lambda: not flow.busy and (flow.state in states or flow.finished), timeout=WAIT)
+    assert flow.state in states, (flow.state, flow.message)
+
+
+def open_tile(qtbot, shell, code: str):
+    tile = shell.home.show_tile(code)
+    assert tile is not None, [t.code for t in shell.terminal.tiles()]
+    qtbot.mouseClick(tile, LEFT)
+
+
+def identify_as(qtbot, shell, person: IdentityDocument, card: bool = False):
+    """Place the person's ID card (and their own bank card for L3 money items); wait for the service page."""
+    t = shell.terminal
+    t.devices.idcard.simulator.place(person)
+    if card:
+        t.devices.cardreader.simulator.insert(holder=person)
+    qtbot.waitUntil(lambda: shell.stack.currentWidget() is shell.service, timeout=WAIT)
+    return shell.service.flow
+
+
+def test_the_loan_calculator_works_from_the_home_tile_and_offline_too(qtbot, shell, kiosk):
+    online(kiosk, False)                                  # L0, local: needs neither the center nor an identity
+    open_tile(qtbot, shell, "loan_calc")
+    assert shell.stack.currentWidget() is shell.service
+    flow = shell.service.flow
+    assert flow.code == "loan_calc" and flow.state is Svc.INPUT
+    grab(qtbot, shell, "01-loan-calc-terms")
+    for d in "300000":
+        click(qtbot, shell, f"key_{d}")
+    assert "300000" in find(shell, "input_amount").text()
+    click(qtbot, shell, "submit")
+    assert flow.state is Svc.SHOW and flow.table["pages"] == 30
+    texts = texts_on_screen(shell.service)
+    assert any("叁拾" in x for x in texts) or any("元" in x and "整" in x for x in texts)
+    assert any("¥" in x for x in texts)
+    grab(qtbot, shell, "02-loan-calc-result")
+    click(qtbot, shell, "next_page")
+    assert flow.table["page"] == 2
+    click(qtbot, shell, "choice_02")                      # equal principal
+    assert flow.method == "02"
+    click(qtbot, shell, "action_finish")
+    assert flow.state is Svc.DONE
+    click(qtbot, shell, "action_end")
+    assert shell.stack.currentWidget() is shell.home and kiosk.terminal.session is None
+
+
+def test_account_overview_after_identification_shows_masked_data_and_deposit_pages(qtbot, shell, kiosk):
+    open_tile(qtbot, shell, "query")
+    assert shell.stack.currentWidget() is shell.identify
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.SHOW)
+    texts = " ".join(texts_on_screen(shell.service))
+    assert "330802********1230" in texts and ZHANG.id_number not in texts
+    assert ZHANG.name not in texts
+    grab(qtbot, shell, "03-account-overview")
+    click(qtbot, shell, "action_deposits")
+    settle(qtbot, flow, Svc.SHOW)
+    assert flow.step == "deposits"
+    grab(qtbot, shell, "04-account-deposits")
+    shell.go_back()                                       # footer 返回: one step back inside the item
+    assert flow.step == "overview"
+    click(qtbot, shell, "action_finish")
+    click(qtbot, shell, "action_end")
+    assert kiosk.terminal.session is None
+
+
+def test_a_withdrawal_for_rent_end_to_end_with_a_receipt_then_the_screen_is_wiped(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, ZHANG, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "reason"
+    grab(qtbot, shell, "05-withdrawal-reason")
+    choose(qtbot, shell, "choice_07")                     # rent
+    assert flow.step == "evidence"
+    page = shell.service
+    page.type_text("monthly_rent_fen", "2000")
+    page.type_text("rent_months", "3")
+    grab(qtbot, shell, "06-withdrawal-evidence")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "amount", flow.message
+    for k in "1200":
+        click(qtbot, shell, f"key_{k}")
+    click(qtbot, shell, "key_dot")
+    click(qtbot, shell, "key_5")
+    grab(qtbot, shell, "07-withdrawal-amount")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.CONFIRM)
+    texts = texts_on_screen(page)
+    assert any("¥1,200.50" in x for x in texts) and "壹仟贰佰元伍角整" in texts
+    grab(qtbot, shell, "08-withdrawal-confirm")
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.DONE)
+    assert flow.outcome.accepted
+    texts = texts_on_screen(page)
+    assert any("流水号" in x for x in texts) and any("1,200.50" in x for x in texts)
+    assert ZHANG.id_number not in " ".join(texts) and ZHANG.name not in " ".join(texts)
+    grab(qtbot, shell, "09-withdrawal-done")
+    printer = t.devices.printer
+    qtbot.waitUntil(lambda: printer.paper_present(), timeout=10000)
+    click(qtbot, shell, "evaluate_5")
+    qtbot.waitUntil(lambda: flow.evaluation in ("sent", "queued"), timeout=WAIT)
+    click(qtbot, shell, "action_end")
+    # the session is over: nothing personal left in any widget, and the flow forgot it too
+    assert t.session is None and shell.stack.currentWidget() is shell.home
+    qtbot.wait(20)
+    everything = " ".join(texts_on_screen(shell))
+    for secret in (ZHANG.name, ZHANG.id_number, "330802********1230", "1,200.50", "张*国"):
+        assert secret not in everything, secret
+    assert flow.identity is None and flow.card is None and flow.receipt_text == []
+    assert shell.service.flow is None
+
+
+def test_a_frozen_account_is_refused_in_plain_chinese(qtbot, shell, kiosk):
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, LIU, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_07")
+    shell.service.type_text("monthly_rent_fen", "1500")
+    shell.service.type_text("rent_months", "2")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.REFUSED)
+    QApplication.processEvents()
+    refusal = shell.service.findChild(type(shell.service.title), "refusal")
+    assert refusal is not None and refusal.isVisible()
+    assert refusal.text() == flow.message.zh and any("\u4e00" <= ch <= "\u9fff" for ch in refusal.text())
+    assert "Traceback" not in refusal.text() and "WD_" not in refusal.text()
+    grab(qtbot, shell, "10-withdrawal-refused")
+    kiosk.terminal.set_language("en")
+    assert "did not accept" in " ".join(texts_on_screen(shell.service))
+    grab(qtbot, shell, "11-withdrawal-refused-en")
+    kiosk.terminal.set_language("zh_CN")
+    click(qtbot, shell, "action_end")
+    assert kiosk.terminal.session is None
+
+
+def test_an_online_only_item_is_refused_offline_and_says_so(qtbot, shell, kiosk):
+    open_tile(qtbot, shell, "query")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.SHOW)
+    online(kiosk, False)                                  # the link drops; the resident asks for more
+    shell.service.call("deposits")
+    settle(qtbot, flow, Svc.FAILED, Svc.SHOW)
+    # a second online-only item opened while offline is refused before anything is asked
+    kiosk.terminal.end_session("canceled")
+    assert shell.stack.currentWidget() is shell.home
+    t = kiosk.terminal
+    t.start_session(next(x for x in t.tiles() if x.code == "loan_calc"))
+    flow = t.open_service("statement")
+    shell.service.bind(flow)
+    shell.show_page(shell.service)
+    assert flow.state is Svc.FAILED and flow.message.code.startswith("OFFLINE")
+    QApplication.processEvents()
+    refusal = shell.service.findChild(type(shell.service.title), "refusal")
+    assert refusal.isVisible() and refusal.text() == flow.message.zh and "网络" in refusal.text()
+    grab(qtbot, shell, "12-online-only-offline")
+    click(qtbot, shell, "action_end")
+    assert t.session is None
