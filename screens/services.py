@@ -98,7 +98,19 @@ class ServicePage(Page):
         self.body.setContentsMargins(0, 0, 0, 0)
         self.body.setSpacing(12)
         self.scroll.setWidget(self.body_host)
-        v.addWidget(self.scroll, 1)
+        main = QHBoxLayout()
+        main.setSpacing(24)
+        main.addWidget(self.scroll, 1)
+        # The on-screen keypad stays beside the scrolling body (never scrolled away); made once, relabelled.
+        self._kinds: dict[str, str] = {}
+        self.pad = KeyPad()
+        self.pad.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.pad.digit.connect(lambda d: self._type(d, self._kinds))
+        self.pad.backspace.connect(lambda: self._edit(lambda s: s[:-1]))
+        self.pad.clear.connect(lambda: self._edit(lambda s: ""))
+        self.pad.hide()
+        main.addWidget(self.pad, 0, Qt.AlignmentFlag.AlignTop)
+        v.addLayout(main, 1)
         busy = QHBoxLayout()
         self.busy_label = label(role="muted", wrap=False)
         self.progress = QProgressBar()
@@ -171,6 +183,7 @@ class ServicePage(Page):
         self.busy_label.setText(self.t("busy") if working else "")
         _clear(self.body)
         _clear(self.actions)
+        self.pad.hide()
         if state == "canceled":
             return
         if final_bad:
@@ -346,20 +359,13 @@ class ServicePage(Page):
             left.addWidget(self._input_button(spec))
         left.addStretch(1)
         row.addLayout(left, 1)
-        kinds = {i["name"]: i["kind"] for i in inputs}
+        self._kinds = kinds = {i["name"]: i["kind"] for i in inputs}
         if self.active:
-            pad_col = QVBoxLayout()
-            pad = KeyPad()
-            pad.clear_key.setText(self.t("clear"))
-            pad.digit.connect(lambda d: self._type(d, kinds))
-            pad.backspace.connect(lambda: self._edit(lambda s: s[:-1]))
-            pad.clear.connect(lambda: self._edit(lambda s: ""))
-            pad.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-            pad_col.addWidget(pad)
             if kinds.get(self.active) in DOT_KINDS:
-                pad_col.addWidget(button(self.t("dot"), "secondary", lambda: self._type(".", kinds), name="key_dot"))
-            pad_col.addStretch(1)
-            row.addLayout(pad_col)
+                left.insertWidget(left.count() - 1, button(self.t("dot"), "secondary",
+                                                           lambda: self._type(".", kinds), name="key_dot"))
+            self.pad.clear_key.setText(self.t("clear"))
+            self.pad.show()
         self.body.addLayout(row)
 
     def _input_button(self, spec: dict) -> QPushButton:
@@ -495,6 +501,7 @@ class ServicePage(Page):
         self.values, self.active, self._inputs_key, self._choices_key = {}, "", (), ()
         _clear(self.body)
         _clear(self.actions)
+        self.pad.hide()
         for w in (self.title, self.prompt, self.message, self.busy_label):
             w.clear()
         self.progress.hide()
