@@ -296,6 +296,22 @@ class TellerScreens(QObject):
         self.idle_timer.timeout.connect(self.check_idle)
         self.idle_timer.start()
         shell.app.installEventFilter(self)
+        shell.stack.currentChanged.connect(self._page_changed)
+
+    def _page_changed(self, _index: int) -> None:
+        """A teller terminal has no resident home: 首页/返回 (and a session's end) come back to teller mode."""
+        if self.shell.stack.currentWidget() is self.shell.home:
+            QTimer.singleShot(0, self._back_to_teller)
+
+    def _back_to_teller(self) -> None:
+        if self.shell.stack.currentWidget() is not self.shell.home:
+            return
+        if self.mode.session is not None:
+            self.page.open()
+            self.shell.show_page(self.page)
+        else:
+            self.show_sign_in(self.sign_in_page.message.text() if self.sign_in_page.message.property("role")
+                              == "message" else "")
 
     def pages(self) -> list:
         return [self.sign_in_page, self.page]
@@ -358,4 +374,5 @@ class TellerScreens(QObject):
 
     def close(self) -> None:
         self.idle_timer.stop()
+        self.shell.stack.currentChanged.disconnect(self._page_changed)
         self.shell.app.removeEventFilter(self)

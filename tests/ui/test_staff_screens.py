@@ -74,6 +74,8 @@ def actions(audit) -> list[tuple]:
 
 
 def shot(shell, name: str) -> None:
+    from PySide6.QtTest import QTest
+    QTest.qWait(30)                                     # let layouts settle after the last text change
     out = ARTIFACTS / "staff"
     out.mkdir(parents=True, exist_ok=True)
     assert shell.grab().save(str(out / f"{name}.png"))
@@ -91,6 +93,8 @@ def staff_for(shell):
     yield make
     for s in made:
         s.close()
+        if s.tech is not None:
+            s.tech.lock()                               # before its audit log closes
 
 
 def hold_corner(qtbot, shell, entry_clock, seconds: float, where=QPoint(10, 10)):
@@ -285,6 +289,8 @@ def test_teller_signs_in_with_the_keyboard_is_locked_out_and_signed_out_when_idl
     assert tel.header_label.isVisible() and "QZ-B001" in tel.page.who.text()
     shot(shell, "teller-workbench")
     assert not clipped_texts(shell), clipped_texts(shell)
+    qtbot.mouseClick(shell.home_btn, LEFT)                           # no resident home on a teller terminal
+    qtbot.waitUntil(lambda: shell.stack.currentWidget() is tel.page, timeout=5000)
 
     clock.advance(mode.settings.session.idle_timeout_s + 1)         # nobody touches the counter
     tel.check_idle()
@@ -316,7 +322,13 @@ def test_supervisor_authorizes_one_action_and_the_end_of_day_report_is_produced(
     qtbot.waitUntil(lambda: shell.stack.currentWidget() is tel.page, timeout=10000)
     page = tel.page
 
-    page.open_authorize()                                            # F2
+    shell.activateWindow()
+    qtbot.waitUntil(lambda: shell.isActiveWindow(), timeout=5000)
+    qtbot.keyClick(shell, Qt.Key.Key_F2)                             # keyboard first
+    assert page.auth_panel.isVisible() and page.auth_amount.hasFocus()
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_Escape)
+    assert not page.auth_panel.isVisible()
+    qtbot.keyClick(shell, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert page.auth_panel.isVisible()
     page.auth_amount.setText("60000.00")
     page.sup_id.setText("S0001")
@@ -333,7 +345,8 @@ def test_supervisor_authorizes_one_action_and_the_end_of_day_report_is_produced(
                       amount_fen=6_000_000, person_key="330802198503151230", approval=page.approval)
     assert out.supervisor_id == "S0001"
 
-    page.open_eod()                                                  # F9
+    qtbot.keyClick(shell, Qt.Key.Key_F9)
+    assert page.eod_panel.isVisible() and page.eod_date.hasFocus()
     shot(shell, "teller-end-of-day-form")
     qtbot.keyClick(page.eod_date, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "报表已生成" in page.eod_result.text(), timeout=20000)
@@ -344,8 +357,7 @@ def test_supervisor_authorizes_one_action_and_the_end_of_day_report_is_produced(
     shot(shell, "teller-end-of-day")
     assert not clipped_texts(shell), clipped_texts(shell)
 
-    qtbot.mouseClick(page.findChild(type(page.eod_panel), "dialog") and
-                     next(b for b in page._actions if b.objectName() == "sign_out_btn"), LEFT)
+    qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_F12)
     qtbot.waitUntil(lambda: shell.stack.currentWidget() is tel.sign_in_page, timeout=10000)
     acts = [(a, act, r) for a, act, _t, r in actions(audit)]
     assert ("supervisor:S0001", "supervisor.authorize", "refused:TELLER_LOGIN_FAILED") in acts
