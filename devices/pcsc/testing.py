@@ -114,7 +114,19 @@ class Pcscd:
         if PIDFILE.exists():
             PIDFILE.unlink()
 
-    def start(self, with_vpcd: bool = True, timeout: float = 15.0) -> "Pcscd":
+    def start(self, with_vpcd: bool = True, timeout: float = 15.0, attempts: int = 5) -> "Pcscd":
+        """Start pcscd; retried when vpcd finds its TCP port taken. 35963/35964 lie inside Linux's ephemeral
+        port range, so an unrelated outgoing connection (a busy test or bench) can hold one for a moment."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(with_vpcd, timeout)
+            except HarnessError as exc:
+                if "Address already in use" not in str(exc) or attempt == attempts:
+                    raise
+                time.sleep(2.0)
+        raise AssertionError("unreachable")
+
+    def _start_once(self, with_vpcd: bool, timeout: float) -> "Pcscd":
         if self.proc and self.proc.poll() is None:
             raise HarnessError("pcscd already started by this harness")
         reason = missing()
@@ -123,6 +135,7 @@ class Pcscd:
         self._clear_stale_socket()
         self.config_dir = write_reader_conf(self.workdir / "reader.conf.d", with_vpcd)
         RUN_DIR.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([pcscd_binary(), "--foreground", "--info", "-c", str(self.config_dir)],
                                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -137,6 +150,10 @@ class Pcscd:
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise HarnessError(f"pcscd exited with {self.proc.returncode}: {self.log_tail()}")
+            if with_vpcd and "Address already in use" in self._log_since_start():
+                tail = self.log_tail()
+                self.stop()
+                raise HarnessError(f"vpcd could not bind its port: {tail}")
             if SOCKET.exists() and socket_is_live():
                 hr, ctx = S.SCardEstablishContext(S.SCARD_SCOPE_USER)
                 if hr == S.SCARD_S_SUCCESS:
@@ -148,6 +165,14 @@ class Pcscd:
             time.sleep(0.05)
         self.stop()
         raise HarnessError(f"pcscd not ready within {timeout:g} s: {self.log_tail()}")
+
+    def _log_since_start(self) -> str:
+        try:
+            with open(self.log_path, "rb") as fh:
+                fh.seek(getattr(self, "_log_offset", 0))
+                return fh.read().decode(errors="replace")
+        except OSError:
+            return ""
 
     def log_tail(self, n: int = 15) -> str:
         try:
