@@ -18,6 +18,7 @@ pytestmark = pytest.mark.ui
 LEFT = Qt.MouseButton.LeftButton
 ZHANG = IdentityDocument(name="张建国", id_number="330802198503151230")   # rent withdrawal (center/README.md)
 LIU = IdentityDocument(name="刘芳", id_number="330802198309121281")      # account frozen: withdrawals refused
+SUN = IdentityDocument(name="孙国庆", id_number="33080219601001129X")    # retired: withdrawal closes the account
 WAIT = 30000
 
 
@@ -249,13 +250,18 @@ def test_an_online_only_item_is_refused_offline_and_says_so(qtbot, shell, kiosk)
     open_tile(qtbot, shell, "query")
     flow = identify_as(qtbot, shell, ZHANG)
     settle(qtbot, flow, Svc.SHOW)
-    online(kiosk, False)                                  # the link drops; the resident asks for more
-    shell.service.call("deposits")
-    settle(qtbot, flow, Svc.FAILED, Svc.SHOW)
-    # a second online-only item opened while offline is refused before anything is asked
-    kiosk.terminal.end_session("canceled")
-    assert shell.stack.currentWidget() is shell.home
+    online(kiosk, False)                                  # the link drops; the resident asks for the details
+    click(qtbot, shell, "action_deposits")
+    settle(qtbot, flow, Svc.FAILED)
+    QApplication.processEvents()
+    refusal = shell.service.findChild(type(shell.service.title), "refusal")
+    assert refusal.isVisible() and refusal.text() == flow.message.zh and "网络中断" in refusal.text()
+    grab(qtbot, shell, "12-query-link-lost")
+    click(qtbot, shell, "action_end")
+    # an online-only item opened while offline is refused before anything is asked (its tile is greyed out
+    # on the home screen; the flow refuses it too, whoever opens it)
     t = kiosk.terminal
+    assert not next(x for x in t.tiles() if x.code == "query").available
     t.start_session(next(x for x in t.tiles() if x.code == "loan_calc"))
     flow = t.open_service("statement")
     shell.service.bind(flow)
@@ -263,7 +269,45 @@ def test_an_online_only_item_is_refused_offline_and_says_so(qtbot, shell, kiosk)
     assert flow.state is Svc.FAILED and flow.message.code.startswith("OFFLINE")
     QApplication.processEvents()
     refusal = shell.service.findChild(type(shell.service.title), "refusal")
-    assert refusal.isVisible() and refusal.text() == flow.message.zh and "网络" in refusal.text()
-    grab(qtbot, shell, "12-online-only-offline")
+    assert refusal.isVisible() and refusal.text() == flow.message.zh
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in refusal.text())
+    grab(qtbot, shell, "13-online-only-offline")
     click(qtbot, shell, "action_end")
     assert t.session is None
+
+
+def test_leaving_mid_withdrawal_by_the_home_button_wipes_the_card_and_the_person(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, SUN, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_03")                     # retirement: the whole balance, straight to confirm
+    settle(qtbot, flow, Svc.CONFIRM)
+    fields = dict((f["label"], f["value"]) for f in flow.view()["fields"])
+    masked_card, figures = fields["收款银行卡"], flow.view()["amounts"][0]["figures"]
+    assert masked_card in texts_on_screen(shell.service)
+    grab(qtbot, shell, "16-withdrawal-closing-confirm")
+    qtbot.mouseClick(shell.home_btn, LEFT)                # 首页: the visit ends here
+    assert t.session is None and shell.stack.currentWidget() is shell.home
+    QApplication.processEvents()
+    everything = " ".join(texts_on_screen(shell))
+    for secret in (masked_card, figures, SUN.name, SUN.id_number, "离休"):
+        assert secret not in everything, secret
+    assert flow.state is Svc.CANCELED and flow.identity is None and flow.card is None
+    assert flow.outcome is None                           # nothing was submitted
+
+
+def test_service_guides_open_without_identification(qtbot, shell, kiosk):
+    open_tile(qtbot, shell, "guide")
+    flow = shell.service.flow
+    assert flow.state is Svc.SHOW and flow.step == "menu" and kiosk.terminal.session.identification is None
+    grab(qtbot, shell, "14-guide-menu")
+    click(qtbot, shell, "choice_guides")
+    assert flow.step == "guides"
+    first = flow.view()["choices"][0]["id"]
+    choose(qtbot, shell, f"choice_{first}")
+    assert flow.step == "guide"
+    grab(qtbot, shell, "15-guide-text")
+    click(qtbot, shell, "action_finish")
+    click(qtbot, shell, "action_end")
+    assert kiosk.terminal.session is None
