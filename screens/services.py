@@ -30,14 +30,14 @@ TEXTS = {
     "show_guides": ("办事指南", "Guides"), "apply": ("申请转入", "Apply"), "resend": ("重新发送", "Resend code"),
     "calculate": ("开始试算", "Calculate"), "submit": ("确定", "OK"), "prev_page": ("上一页", "Previous"),
     "next_page": ("下一页", "Next"), "more": ("更多选项", "More options"), "end": ("结束服务", "End"),
-    "yes": ("是", "Yes"), "no": ("否", "No"), "dot": ("小数点", "Point"), "clear": ("清空", "Clear"),
+    "yes": ("是", "Yes"), "no": ("否", "No"), "dot": ("．小数点", ". Decimal point"), "clear": ("清空", "Clear"),
     "rate": ("请对本次服务评价", "Please rate this service"), "thanks": ("感谢您的评价", "Thank you for rating"),
     "receipt": ("回单内容", "Receipt"), "busy": ("正在办理，请稍候…", "Working, please wait…"),
     "refused": ("未能办理", "Not accepted"), "failed": ("暂时无法办理", "Cannot be done now"),
     "done": ("办理完成", "Done"), "canceled": ("已取消", "Canceled"),
     "refused_en": ("", "The fund center did not accept this item. The reason, in Chinese:"),
     "failed_en": ("", "This item cannot be completed now. The reason, in Chinese:"),
-    "page": ("第 {p} / {n} 页", "Page {p} of {n}"), "empty": ("（请用下方数字键输入）", "(use the keypad)"),
+    "page": ("第 {p} / {n} 页", "Page {p} of {n}"), "empty": ("（请用右侧数字键输入）", "(use the keypad on the right)"),
 }
 
 ACTION_METHODS = {"deposits": "show_deposits", "loans": "show_loans"}
@@ -353,10 +353,16 @@ class ServicePage(Page):
             self.active = next((i["name"] for i in inputs if i["kind"] not in ("bool", "choice")), "")
         row = QHBoxLayout()
         left = QVBoxLayout()
-        left.setSpacing(8)
-        for spec in inputs:
-            left.addWidget(label(spec["label"], "muted", align=Qt.AlignmentFlag.AlignLeft))
-            left.addWidget(self._input_button(spec))
+        form = QGridLayout()                  # label beside its field: every field in view, care mode too
+        form.setHorizontalSpacing(16)
+        form.setVerticalSpacing(10)
+        for i, spec in enumerate(inputs):
+            form.addWidget(label(spec["label"], "muted", align=Qt.AlignmentFlag.AlignRight
+                                 | Qt.AlignmentFlag.AlignVCenter), i, 0)
+            form.addWidget(self._input_button(spec), i, 1)
+        form.setColumnStretch(1, 2)
+        form.setColumnStretch(0, 1)
+        left.addLayout(form)
         left.addStretch(1)
         row.addLayout(left, 1)
         self._kinds = kinds = {i["name"]: i["kind"] for i in inputs}
@@ -373,7 +379,8 @@ class ServicePage(Page):
         value = self.values.get(name, "")
         if kind == "bool":
             on = value is True or str(value).lower() in ("1", "true", "yes", "是")
-            b = button(self.t("yes") if on else self.t("no"), "" if on else "secondary",
+            yes, no = self.t("yes"), self.t("no")
+            b = button(f"● {yes}　○ {no}" if on else f"○ {yes}　● {no}", "secondary",
                        lambda: self._set(name, not on), name=f"input_{name}")
         elif kind == "choice":
             opts = spec.get("choices") or []
