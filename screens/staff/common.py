@@ -7,7 +7,7 @@ import logging
 from typing import Any, Callable, Optional
 
 from kiosk.staff.errors import StaffError
-from screens.qt import QGridLayout, QLabel, QPushButton, Qt, QWidget, Signal
+from screens.qt import QGridLayout, QLabel, QPushButton, Qt, QTimer, QWidget, Signal
 from screens.widgets import button, label
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,8 @@ class StaffPage(QWidget):
 
     def run(self, name: str, fn: Callable[[], Any], on_done: Callable[[Any], None],
             on_error: Optional[Callable[[BaseException], None]] = None) -> None:
-        if self.busy:
+        if self.busy:        # action buttons are disabled meanwhile; a section opened now loads right after
+            QTimer.singleShot(200, self, lambda: self.run(name, fn, on_done, on_error))
             return
         self._set_busy(True)
 

@@ -91,7 +91,7 @@ class TechPinPage(StaffPage):
         v.setContentsMargins(32, 20, 32, 20)
         v.setSpacing(12)
         v.addWidget(label("维护模式：请输入维护密码", "title"))
-        self.display = label("", "code")
+        self.display = label("", "code", wrap=False)
         self.display.setObjectName("pin_display")
         self.display.setMinimumHeight(72)
         v.addWidget(self.display)
@@ -323,7 +323,7 @@ class EnrollSection(Section):
     def __init__(self, page):
         super().__init__(page)
         self.v.addWidget(label("请输入中心提供的一次性登记码", align=Qt.AlignmentFlag.AlignLeft))
-        self.code_label = label("", "code")
+        self.code_label = label("", "code", wrap=False)
         self.code_label.setObjectName("enroll_code")
         self.code_label.setMinimumHeight(64)
         self.v.addWidget(self.code_label)

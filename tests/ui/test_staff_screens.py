@@ -364,3 +364,72 @@ def test_supervisor_authorizes_one_action_and_the_end_of_day_report_is_produced(
     assert ("supervisor:S0001", "supervisor.authorize", "ok") in acts
     assert any(act == "teller.end_of_day" for _a, act, _r in acts)
     assert ("teller:T0001", "teller.sign_out", "ok") in acts
+
+
+def test_technician_enrolls_with_the_code_pad_checks_the_network_and_the_queue_and_exports_logs(
+        qtbot, shell, tech_site, staff_for, real_center, tmp_path):
+    import json
+
+    from config import load_settings
+    from kiosk.staff.technician import TechnicianMode
+    from sync.journal import Journal
+    tech, cfg, audit, clock = tech_site
+    tech.unlocked = True
+    tech.config_set("center.url", json.dumps(real_center.url))
+    tech.lock()
+    settings = load_settings(file=cfg, env={})                     # the terminal restarted with the new center
+    tech = TechnicianMode(settings, audit, config_file=cfg, clock=clock)
+    settings.paths.log_dir.mkdir(parents=True, exist_ok=True)
+    (settings.paths.log_dir / "hpf-kiosk.jsonl").write_text('{"msg": "id 330802198503151230 read"}\n')
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    with Journal.open(settings) as journal:
+        queued = journal.create("evaluation", {"score": 5}, offline=True)
+        staff = staff_for(technician=tech, journal=journal, export_dir=str(usb))
+        unlocked(qtbot, shell, tech, staff)
+        page = staff.tech_page
+        btn = lambda name: page.findChild(type(staff.pin_page.ok_btn), name)
+
+        def click(widget):                               # one staff call at a time: wait for the last one
+            qtbot.waitUntil(lambda: not page.busy, timeout=15000)
+            qtbot.mouseClick(widget, LEFT)
+
+        click(page.nav_buttons["enroll"])
+        sec = page.sections["enroll"]
+        sec.pad.type_code(real_center.enroll_code(settings.terminal.id))
+        assert sec.code_label.text().count("-") == 2
+        shot(shell, "technician-enroll")
+        assert not clipped_texts(shell), clipped_texts(shell)
+        click(btn("enroll_btn"))
+        qtbot.waitUntil(lambda: "登记成功" in sec.message.text(), timeout=15000)
+
+        click(page.nav_buttons["network"])
+        click(btn("netcheck_btn"))
+        net = page.sections["network"]
+        qtbot.waitUntil(lambda: "网络" in net.message.text(), timeout=15000)
+        assert net.message.text().startswith("网络正常"), net.message.text()
+
+        click(page.nav_buttons["queue"])
+        q = page.sections["queue"]
+        qtbot.waitUntil(lambda: "待上传：1 笔" in q.summary.text(), timeout=10000)
+        assert queued.client_id in q.summary.text()
+        click(btn("queue_retry_oldest"))
+        qtbot.waitUntil(lambda: "已安排立即重试" in q.message.text(), timeout=10000)
+
+        click(page.nav_buttons["logs"])
+        click(btn("export_btn"))
+        logs = page.sections["logs"]
+        qtbot.waitUntil(lambda: "已导出" in logs.message.text(), timeout=10000)
+        exported = "".join(p.read_text() for p in usb.rglob("*") if p.is_file())
+        assert "330802198503151230" not in exported and "read" in exported
+
+        click(page.nav_buttons["info"])
+        info = page.sections["info"]
+        qtbot.waitUntil(lambda: settings.terminal.id in info.text.text(), timeout=10000)
+        assert "已登记：是" in info.text.text()
+        shot(shell, "technician-info")
+        qtbot.waitUntil(lambda: not page.busy, timeout=10000)
+    acts = [(act, r) for _a, act, _t, r in actions(audit)]
+    for a in ("technician.enroll", "technician.netcheck", "technician.queue_view", "technician.queue_retry",
+              "technician.export_logs", "technician.info"):
+        assert (a, "ok") in acts, a
