@@ -24,7 +24,8 @@ class StaffScreens:
         self.entry = self.pin_page = self.tech_page = self.teller = None
         if technician is not None:
             self.pin_page = TechPinPage(shell, technician, self.open_technician)
-            self.tech_page = TechnicianPage(shell, technician, journal=journal, export_dir=export_dir)
+            self.tech_page = TechnicianPage(shell, technician, journal=journal, export_dir=export_dir,
+                                          clock=clock)
             for p in (self.pin_page, self.tech_page):
                 shell.stack.addWidget(p)
             self.entry = HiddenEntry(shell, self.open_pin, clock=clock)

@@ -486,11 +486,18 @@ class TechnicianPage(StaffPage):
                 ("enroll", "登记", EnrollSection), ("network", "网络", NetworkSection),
                 ("queue", "队列", QueueSection), ("logs", "日志", LogsSection), ("info", "版本", InfoSection))
 
-    def __init__(self, shell, tech, journal=None, export_dir: str = ""):
+    def __init__(self, shell, tech, journal=None, export_dir: str = "",
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__(shell)
         self.tech = tech
         self.journal = journal
         self.export_dir = export_dir
+        self.clock = clock
+        self.idle_s = tech.settings.session.idle_timeout_s
+        self.last_activity = clock()
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setInterval(1000)
+        self.idle_timer.timeout.connect(self.check_idle)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(12, 8, 12, 8)
         nav = QVBoxLayout()
@@ -521,7 +528,26 @@ class TechnicianPage(StaffPage):
     def exit(self) -> None:
         self.shell.go_home()            # hideEvent locks
 
+    # a technician who walks away does not leave the terminal open: idle -> home (which locks)
+    def showEvent(self, e) -> None:
+        self.last_activity = self.clock()
+        self.shell.app.installEventFilter(self)
+        self.idle_timer.start()
+        super().showEvent(e)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress):
+            self.last_activity = self.clock()
+        return False
+
+    def check_idle(self) -> None:
+        if self.isVisible() and not self.busy and self.clock() - self.last_activity >= self.idle_s:
+            log.info("technician mode idle for %d s: locking", self.idle_s)
+            self.shell.go_home()
+
     def hideEvent(self, e) -> None:
+        self.idle_timer.stop()
+        self.shell.app.removeEventFilter(self)
         if self.tech.unlocked:
             self.terminal.tasks.run("technician_lock", lambda _t: self.tech.lock(), lambda _r: None,
                                     lambda exc: log.error("technician lock failed: %s", exc))

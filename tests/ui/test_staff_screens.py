@@ -433,3 +433,18 @@ def test_technician_enrolls_with_the_code_pad_checks_the_network_and_the_queue_a
     for a in ("technician.enroll", "technician.netcheck", "technician.queue_view", "technician.queue_retry",
               "technician.export_logs", "technician.info"):
         assert (a, "ok") in acts, a
+
+
+def test_an_idle_technician_page_locks_and_returns_home(qtbot, shell, tech_site, staff_for):
+    tech, _cfg, audit, _clock = tech_site
+    entry_clock = Clock(100.0)
+    staff = staff_for(technician=tech, clock=entry_clock)
+    unlocked(qtbot, shell, tech, staff)
+    entry_clock.advance(tech.settings.session.idle_timeout_s - 1)
+    staff.tech_page.check_idle()
+    assert shell.stack.currentWidget() is staff.tech_page and tech.unlocked
+    entry_clock.advance(1)
+    staff.tech_page.check_idle()
+    assert shell.stack.currentWidget() is shell.home
+    qtbot.waitUntil(lambda: not tech.unlocked, timeout=10000)
+    assert ("technician", "technician.lock", "", "ok") in actions(audit)
