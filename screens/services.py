@@ -51,6 +51,7 @@ MAX_LEN = {"amount": 12, "int": 3, "digits6": 6, "pin6": 6, "phone": 11, "date":
 DOT_KINDS = ("amount", "percent")
 CHOICES_PER_PAGE = {False: 9, True: 4}
 CHOICE_COLS = {False: 3, True: 2}
+SECTIONS = ("outcome", "card", "fields", "amounts", "table", "choices", "inputs", "notes", "receipt", "evaluation")
 
 
 def _clear(layout) -> None:
@@ -98,6 +99,23 @@ class ServicePage(Page):
         self.body.setContentsMargins(0, 0, 0, 0)
         self.body.setSpacing(12)
         self.scroll.setWidget(self.body_host)
+        # The body is a fixed column of sections; a section is rebuilt only when what it shows changed (a page
+        # turn relabels the table's cells and leaves the rest alone: screen changes stay cheap).
+        self._sections: dict[str, QWidget] = {}
+        self._keys: dict[str, Any] = {}
+        for name in SECTIONS:
+            if name == "table":
+                self._build_table_host()
+                continue
+            sec = QWidget()
+            lay = QVBoxLayout(sec)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(12)
+            sec.hide()
+            self._sections[name] = sec
+            self.body.addWidget(sec)
+        self.body.addStretch(1)
+        self._root_body = self.body
         main = QHBoxLayout()
         main.setSpacing(24)
         main.addWidget(self.scroll, 1)
@@ -181,28 +199,56 @@ class ServicePage(Page):
         working = bool(view["busy"]) or state in ("loading", "submitting", "printing")
         self.progress.setVisible(working)
         self.busy_label.setText(self.t("busy") if working else "")
-        _clear(self.body)
         _clear(self.actions)
         self.pad.hide()
         if state == "canceled":
-            return
-        if final_bad:
-            self._outcome_panel(state, msg)
-        if state == "read_card":
-            guide = CardGuide("bank")
-            guide.setMinimumHeight(220)
-            self.body.addWidget(guide)
-        self._fields(view["fields"])
-        self._amounts(view["amounts"])
+            return self._clear_sections()
+        ctx = (lang, self.care)
+        self._section("outcome", (state, msg, ctx) if final_bad else None, lambda: self._outcome_panel(state, msg))
+        self._section("card", state == "read_card" or None, self._card_guide)
+        self._section("fields", (view["fields"], ctx), lambda: self._fields(view["fields"]))
+        self._section("amounts", (view["amounts"], ctx), lambda: self._amounts(view["amounts"]))
         self._table(view["table"], view["actions"])
-        self._choices(view)
-        self._inputs(view)
-        for n in view["notes"]:
-            self.body.addWidget(label(n, "muted", align=Qt.AlignmentFlag.AlignLeft))
-        self._receipt(view["receipt"])
-        self._evaluation(view)
-        self.body.addStretch(1)
+        self._section("choices", (view["item"], view["step"], view["choices"], view["actions"], self.choice_page,
+                                  ctx), lambda: self._choices(view))
+        self._section("inputs", (view["item"], view["step"], view["inputs"], view["actions"], view["busy"],
+                                 dict(self.values), self.active, ctx), lambda: self._inputs(view))
+        self._section("notes", (view["notes"], ctx), lambda: [
+            self.body.addWidget(label(n, "muted", align=Qt.AlignmentFlag.AlignLeft)) for n in view["notes"]])
+        self._section("receipt", (view["receipt"], ctx), lambda: self._receipt(view["receipt"]))
+        self._section("evaluation", (view["evaluation"], view["state"], ctx), lambda: self._evaluation(view))
+        if self.active and view["inputs"] and self._submit_method(view):
+            self.pad.clear_key.setText(self.t("clear"))
+            self.pad.show()
         self._action_bar(view)
+
+    def _section(self, name: str, key: Any, build: Callable[[], Any]) -> None:
+        """(Re)build one body section when its key changed; a None key empties it."""
+        key = None if key is None else repr(key)
+        if self._keys.get(name, "?") == key:
+            return
+        self._keys[name] = key
+        sec = self._sections[name]
+        _clear(sec.layout())
+        if key is not None:
+            saved, self.body = self.body, sec.layout()
+            try:
+                build()
+            finally:
+                self.body = saved
+        sec.setVisible(sec.layout().count() > 0)
+
+    def _clear_sections(self) -> None:
+        for name, sec in self._sections.items():
+            _clear(sec.layout())
+            sec.hide()
+        self._keys = {}
+        self._table(None, [])
+
+    def _card_guide(self) -> None:
+        guide = CardGuide("bank")
+        guide.setMinimumHeight(220)
+        self.body.addWidget(guide)
 
     def _outcome_panel(self, state: str, msg: Optional[dict]) -> None:
         box = QFrame()
@@ -266,32 +312,51 @@ class ServicePage(Page):
             grid.setColumnStretch(c, 1)
         self.body.addWidget(host)
 
+    def _build_table_host(self) -> None:
+        self.table_box = QFrame()
+        self.table_box.setObjectName("dialog")
+        self.table_grid = QGridLayout(self.table_box)
+        self.table_grid.setHorizontalSpacing(18)
+        self.table_grid.setVerticalSpacing(4)
+        self._cells: dict[tuple[int, int], Any] = {}
+        self.table_nav = QWidget()
+        nav = QHBoxLayout(self.table_nav)
+        nav.setContentsMargins(0, 0, 0, 0)
+        self.prev_btn = button("", "secondary", lambda: self.call("prev_page"), name="prev_page")
+        self.next_btn = button("", "secondary", lambda: self.call("next_page"), name="next_page")
+        self.page_label = label(role="muted")
+        nav.addWidget(self.prev_btn)
+        nav.addWidget(self.page_label, 1)
+        nav.addWidget(self.next_btn)
+        for w in (self.table_box, self.table_nav):
+            w.hide()
+            self.body.addWidget(w)
+
     def _table(self, table: Optional[dict], actions: list[str]) -> None:
-        if not table:
-            return
-        host = QFrame()
-        host.setObjectName("dialog")
-        grid = QGridLayout(host)
-        grid.setHorizontalSpacing(18)
-        grid.setVerticalSpacing(4)
-        for c, name in enumerate(table["columns"]):
-            grid.addWidget(label(name, "muted", wrap=False), 0, c)
-        for r, row in enumerate(table["rows"], start=1):
-            for c, cell in enumerate(row):
-                grid.addWidget(label(str(cell), wrap=False), r, c)
-        self.body.addWidget(host)
-        pages = table.get("pages") or 1
-        if pages > 1 or "prev_page" in actions:
-            nav = QHBoxLayout()
-            page = table.get("page") or 1
-            prev = button(self.t("prev_page"), "secondary", lambda: self.call("prev_page"), name="prev_page")
-            nxt = button(self.t("next_page"), "secondary", lambda: self.call("next_page"), name="next_page")
-            prev.setEnabled(page > 1)
-            nxt.setEnabled(page < pages)
-            nav.addWidget(prev)
-            nav.addWidget(label(self.t("page").format(p=page, n=pages), "muted"), 1)
-            nav.addWidget(nxt)
-            self.body.addLayout(nav)
+        """A paged table: a pool of cell labels, relabelled on every page (never re-created)."""
+        rows = [list(table["columns"])] + [list(r) for r in table["rows"]] if table else []
+        for (r, c), cell in self._cells.items():
+            if r >= len(rows) or c >= len(rows[r]):
+                cell.clear()
+                cell.hide()
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                cell = self._cells.get((r, c))
+                if cell is None:
+                    cell = self._cells[(r, c)] = label(role="muted" if r == 0 else "", wrap=False)
+                    self.table_grid.addWidget(cell, r, c)
+                cell.setText(str(text))
+                cell.show()
+        self.table_box.setVisible(bool(table))
+        pages = (table.get("pages") or 1) if table else 1
+        show_nav = bool(table) and (pages > 1 or "prev_page" in actions)
+        self.table_nav.setVisible(show_nav)
+        page = (table.get("page") or 1) if table else 1
+        self.prev_btn.setText(self.t("prev_page"))
+        self.next_btn.setText(self.t("next_page"))
+        self.prev_btn.setEnabled(page > 1)
+        self.next_btn.setEnabled(page < pages)
+        self.page_label.setText(self.t("page").format(p=page, n=pages) if show_nav else "")
 
     def _choice_method(self, view: dict) -> Optional[str]:
         for a in CHOICE_ACTIONS:
@@ -506,7 +571,7 @@ class ServicePage(Page):
             self._unsub = None
         self.flow = None
         self.values, self.active, self._inputs_key, self._choices_key = {}, "", (), ()
-        _clear(self.body)
+        self._clear_sections()
         _clear(self.actions)
         self.pad.hide()
         for w in (self.title, self.prompt, self.message, self.busy_label):
