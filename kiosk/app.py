@@ -52,6 +52,7 @@ class KioskApp:
     startup_parts: Optional[tuple] = None
     connecting: bool = False
     services: Any = None                                 # ServiceContext for the resident service flows
+    audit_log: Any = None                                # the shared AuditLog when the caller opened it
 
     def close(self, startup_wait_s: float = 60.0) -> None:
         """Stop everything. If the window closed while start-up was still connecting, wait for it and take
@@ -115,14 +116,24 @@ def build_devices(settings: Settings, notes: list[str]) -> Devices:
     return devices
 
 
-def _audit_sink(settings: Settings, tasks: Tasks, closers: list) -> Callable[..., None]:
-    """Audit records are written (fsync) on a worker, never on the caller's (Qt) thread."""
+def open_audit_log(settings: Settings):
+    """The terminal's one AuditLog (one writer on the hash chain, shared by the kiosk and technician mode);
+    None when it cannot be opened (the kiosk still serves; the log line says why)."""
     try:
         from kiosk.audit.log import AuditLog
-        audit = AuditLog.open(settings)
-        closers.append(audit.close)
-    except Exception as exc:        # the kiosk still serves; the log line says why there is no audit
+        return AuditLog.open(settings)
+    except Exception as exc:
         log.error("audit log unavailable (%s); audit events go to the log only", exc)
+        return None
+
+
+def _audit_sink(settings: Settings, tasks: Tasks, closers: list, audit=None) -> Callable[..., None]:
+    """Audit records are written (fsync) on a worker, never on the caller's (Qt) thread."""
+    if audit is None:
+        audit = open_audit_log(settings)
+        if audit is not None:
+            closers.append(audit.close)
+    if audit is None:
         return lambda event, **fields: log.warning("audit (unlogged) %s %s", event, fields)
 
     def record(event: str, **fields) -> None:
@@ -165,7 +176,7 @@ def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: 
             creds = TerminalCredentials(settings.terminal.id, b"")
     timeouts = (settings.center.connect_timeout_s, settings.center.read_timeout_s)
     center = HttpIdentityCenter(url, creds.terminal_id, creds.secret, timeouts, switch)
-    audit = _audit_sink(settings, terminal.tasks, closers)
+    audit = _audit_sink(settings, terminal.tasks, closers, app.audit_log)
     try:
         if creds.secret:
             app.sync_worker = _start_sync(settings, url, creds, switch, terminal, closers, start_sync)
@@ -272,7 +283,7 @@ def start_app(settings: Settings) -> KioskApp:
     return app
 
 
-def run_gui(settings: Settings) -> int:
+def run_gui(settings: Settings, config_file: Optional[str] = None) -> int:
     """`hpf-kiosk run`: the one call from the core into screens/."""
     from screens.app import display_problem
     problem = display_problem()
@@ -281,8 +292,11 @@ def run_gui(settings: Settings) -> int:
         print(problem, file=sys.stderr)
         return 3
     app = start_app(settings)
+    app.audit_log = open_audit_log(settings)      # before start-up connects: kiosk and technician share it
     try:
         from screens.app import run
-        return run(app.terminal, after_show=app.begin)
+        return run(app.terminal, after_show=app.begin, audit=app.audit_log, config_file=config_file)
     finally:
         app.close()
+        if app.audit_log is not None:
+            app.audit_log.close()

@@ -73,7 +73,7 @@ def create_shell(terminal, kiosk_mode: Optional[bool] = None, sim_panel: bool = 
     return app, shell, panel
 
 
-def run(terminal, after_show=None) -> int:
+def run(terminal, after_show=None, audit=None, config_file=None) -> int:
     """The GUI event loop; returns the exit status. after_show runs once the first screen is painted
     (the composition root connects devices and the center then, so they do not delay the home screen)."""
     problem = display_problem()
@@ -87,6 +87,7 @@ def run(terminal, after_show=None) -> int:
         shell.show()
     if panel:
         panel.show()
+    staff = install_technician(shell, terminal.settings, audit, config_file)
     _quit_on_signals(app, shell)
     if after_show:
         from screens.qt import QTimer
@@ -94,8 +95,26 @@ def run(terminal, after_show=None) -> int:
     log.info("kiosk window shown (%s, %s)", "kiosk mode" if shell.kiosk_mode else "windowed",
              app.platformName())
     rc = app.exec()
+    if staff is not None:
+        staff.close()
     shell.shutdown()
     return int(rc)
+
+
+def install_technician(shell, settings, audit, config_file=None):
+    """Technician mode behind the hidden corner entry (long press, then the PIN). Needs the terminal's
+    audit log: every technician action is audited, so without one the mode stays closed."""
+    if audit is None:
+        log.error("technician mode unavailable: no audit log")
+        return None
+    try:
+        from kiosk.staff.technician import TechnicianMode
+        from screens.staff import install_staff
+        tech = TechnicianMode(settings, audit, config_file=config_file)
+        return install_staff(shell, technician=tech, export_dir=str(settings.paths.log_dir))
+    except Exception as exc:          # the resident kiosk must come up even if the staff screens cannot
+        log.error("technician mode unavailable: %s: %s", type(exc).__name__, exc)
+        return None
 
 
 def _quit_on_signals(app, shell) -> None:

@@ -38,7 +38,7 @@ def cmd_run(args) -> int:
         return 3
     _logging(settings)
     from kiosk.app import run_gui
-    return run_gui(settings)
+    return run_gui(settings, config_file=getattr(args, "config", None) or os.environ.get("HPF_KIOSK_CONFIG"))
 
 
 def cmd_selftest(args) -> int:
