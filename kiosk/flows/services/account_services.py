@@ -204,22 +204,12 @@ class RepaymentAccountFlow(ServiceFlow):
         self._run("loans", lambda t: self.ctx.center.loans(idn, t), self._loaded)
 
     def _loaded(self, loans: list[dict]) -> None:
-        from kiosk.flows.services.account import loans_table
-        self.loans = [l for l in loans if l["state"] in ("repaying", "overdue")]
-        if not self.loans:
-            return self._go(Svc.REFUSED, M("LOAN_NONE", "您没有正在还款的住房公积金贷款", "no loan being repaid"))
-        if len(self.loans) == 1:
-            return self.choose_loan(self.loans[0]["contract_no"])
-        self.table = loans_table(self.loans)
-        self.choices = [{"id": l["contract_no"], "label": l["contract_no"]} for l in self.loans]
-        self._show(Svc.INPUT, "loan", M("PROMPT_LOAN", "请选择贷款", "Please choose the loan"), actions=["choose_loan"])
+        self._offer_loans([l for l in loans if l["state"] in ("repaying", "overdue")],
+                          M("LOAN_NONE", "您没有正在还款的住房公积金贷款", "no loan being repaid"))
 
     def choose_loan(self, contract_no: str) -> None:
-        loan = next((l for l in self.loans if l["contract_no"] == contract_no), None)
-        if loan is None:
-            return self._go(self.state, M("LOAN_NOT_OFFERED", "请选择列表中的贷款", f"contract {contract_no} not offered"))
-        self.loan = loan
-        self.choices, self.table = [], None
+        if self._pick_loan(contract_no) is None:
+            return
         self.notes = ["请插入新的还款银行卡（须为本人银行卡）"]
         self._read_card(self._to_confirm)
 

@@ -350,6 +350,30 @@ class ServiceFlow(Flow):
             except Exception:
                 log.exception("%s: listener failed", self.name)
 
+    # --- choosing one of the resident's loans (shared by the loan items) -----------------------------
+    def _offer_loans(self, loans: list[dict], none: FlowMessage) -> None:
+        """Refuse with `none` when there is no loan, go straight on with a single one (choose_loan), else
+        show them as choices."""
+        from kiosk.flows.services.account import loans_table
+        self.loans = loans
+        if not loans:
+            return self._go(Svc.REFUSED, none)
+        if len(loans) == 1:
+            return self.choose_loan(loans[0]["contract_no"])
+        self.table = loans_table(loans)
+        self.choices = [{"id": l["contract_no"], "label": l["contract_no"]} for l in loans]
+        self._show(Svc.INPUT, "loan", M("PROMPT_LOAN", "请选择贷款", "Please choose the loan"), actions=["choose_loan"])
+
+    def _pick_loan(self, contract_no: str) -> Optional[dict]:
+        """The offered loan with that contract number (and clear the choice), or None after saying so."""
+        loan = next((l for l in self.loans if l["contract_no"] == contract_no), None)
+        if loan is None:
+            self._go(self.state, M("LOAN_NOT_OFFERED", "请选择列表中的贷款", f"contract {contract_no} not offered"))
+            return None
+        self.loan = loan
+        self.choices, self.table = [], None
+        return loan
+
     def _show(self, state: Svc, step: str, message: Optional[FlowMessage] = None, *, actions=()) -> None:
         self.step = step
         self.actions = list(actions)

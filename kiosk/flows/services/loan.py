@@ -11,7 +11,6 @@ from kiosk.domain.codes import RepaymentMethod
 from kiosk.domain.errors import DomainError
 from kiosk.domain.loan import Installment, LoanSchedule, PrepayMode, build_schedule, full_payoff_amount, prepay
 from kiosk.domain.money import format_yuan, parse_yuan
-from kiosk.flows.services.account import loans_table
 from kiosk.flows.services.base import M, ServiceFlow, Svc, amount_view, fmt
 from kiosk.flows.services.desk import TxOutcome
 
@@ -165,21 +164,11 @@ class _LoanFlow(ServiceFlow):
         self._run("loans", lambda t: self.ctx.center.loans(idn, t), self._got_loans)
 
     def _got_loans(self, loans: list[dict]) -> None:
-        self.loans = self._wanted(loans)
-        if not self.loans:
-            return self._go(Svc.REFUSED, NO_LOAN)
-        if len(self.loans) == 1:
-            return self.choose_loan(self.loans[0]["contract_no"])
-        self.table = loans_table(self.loans)
-        self.choices = [{"id": l["contract_no"], "label": l["contract_no"]} for l in self.loans]
-        self._show(Svc.INPUT, "loan", M("PROMPT_LOAN", "请选择贷款", "Please choose the loan"), actions=["choose_loan"])
+        self._offer_loans(self._wanted(loans), NO_LOAN)
 
     def choose_loan(self, contract_no: str) -> None:
-        loan = next((l for l in self.loans if l["contract_no"] == contract_no), None)
-        if loan is None:
-            return self._go(self.state, M("LOAN_NOT_OFFERED", "请选择列表中的贷款", f"contract {contract_no} not offered"))
-        self.loan = loan
-        self.choices, self.table = [], None
+        if self._pick_loan(contract_no) is None:
+            return
         idn = self.id_number
         self._show(Svc.LOADING, "schedule", M("LOADING", "正在查询还款计划，请稍候", "Loading the schedule"))
         self._run("schedule", lambda t: self.ctx.center.schedule(idn, contract_no, t), self._got_schedule)
