@@ -37,6 +37,7 @@ TEXTS = {
     "done": ("办理完成", "Done"), "canceled": ("已取消", "Canceled"),
     "refused_en": ("", "The fund center did not accept this item. The reason, in Chinese:"),
     "failed_en": ("", "This item cannot be completed now. The reason, in Chinese:"),
+    "scan": ("扫描回单二维码", "Scan the receipt's QR code"),
     "page": ("第 {p} / {n} 页", "Page {p} of {n}"), "empty": ("（请用右侧数字键输入）", "(use the keypad on the right)"),
 }
 
@@ -74,6 +75,7 @@ class ServicePage(Page):
         super().__init__(shell)
         self.flow = None
         self._unsub: Optional[Callable[[], None]] = None
+        self.guard: Optional[Callable[..., bool]] = None     # teller mode: guard(flow, method) False holds it
         self.values: dict[str, Any] = {}
         self.active = ""
         self._inputs_key: tuple = ()
@@ -156,6 +158,8 @@ class ServicePage(Page):
         if flow is None:
             return
         self.terminal.touch()
+        if self.guard is not None and self.guard(flow, method) is False:
+            return
         fn = getattr(flow, ACTION_METHODS.get(method, method), None)
         if fn is None:
             log.warning("service %s has no action %s", flow.code, method)

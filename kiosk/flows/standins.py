@@ -118,6 +118,18 @@ class SimCamera:
 
     def show_face(self, kind: str = "good") -> None:
         self.face = kind
+        self.picture = None
+
+    def show_qr(self, payload: str) -> None:
+        """A receipt with this QR code held up to the camera (kiosk.flows.services.qrscan reads it)."""
+        from devices.camera.sim import receipt_picture
+        self.picture = receipt_picture(payload)
+
+    def frame(self):
+        """One picture of what the camera sees now (the held-up receipt, or the face scene)."""
+        if getattr(self, "picture", None) is not None:
+            return self.picture.copy()
+        return _scene("ok" if self.face == "good" else "no_face")[0]
 
     def usable(self) -> Usability:
         return Usability(False, "camera not connected") if self.missing else Usability(True)

@@ -139,7 +139,7 @@ def test_information_is_readable_offline_from_the_cached_catalog(kiosk):
     assert any(c["id"] == "withdrawal" for c in flow.view()["choices"])
     flow.show_guide("withdrawal")
     f = fields(flow)
-    assert "身份证" in f["办理须知"] and f["办理渠道"] == "网络中断时可离线受理"
+    assert "身份证" in f["所需材料"] and "3个工作日" in f["办理时限"] and f["办理渠道"] == "网络中断时可离线受理"
     flow.open("hotline") if flow.state is Svc.SHOW and flow.step == "menu" else flow.menu()
     flow.open("hotline")
     assert fields(flow)["服务热线"] == "12329"

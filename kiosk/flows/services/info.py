@@ -32,6 +32,14 @@ FAQ = [
     ("如何核验证明真伪？", "使用证明上的验证码或扫描二维码，在公积金中心网站核验。"),
 ]
 
+# Nearby service points. The catalog (sync.protocol.Catalog) has no field for them yet, so they ship with the
+# terminal's software; they belong in the catalog once the wire contract carries them.
+SERVICE_POINTS = [
+    ("衢州市住房公积金中心服务大厅", "柯城区荷花中路（演示地址）", "工作日 8:30-17:00"),
+    ("柯城区便民服务中心公积金窗口", "柯城区府山街道（演示地址）", "工作日 9:00-17:00"),
+    ("航埠镇丰收驿站自助服务点", "航埠镇（演示地址）", "每天 8:00-20:00"),
+]
+
 
 class InfoFlow(ServiceFlow):
     name = "info"
@@ -50,7 +58,8 @@ class InfoFlow(ServiceFlow):
         self.fields, self.table, self.notes = [], None, []
         cat = self._catalog()
         self.choices = [{"id": "guides", "label": "办事指南"}, {"id": "notices", "label": "通知公告"},
-                        {"id": "faq", "label": "常见问题"}, {"id": "hotline", "label": "服务热线"}]
+                        {"id": "faq", "label": "常见问题"}, {"id": "hotline", "label": "服务热线"},
+                        {"id": "points", "label": "附近服务网点"}]
         if cat is None:
             self.notes = ["尚未从公积金中心获取业务目录，仅显示本机内容"]
         self._show(Svc.SHOW, "menu", actions=["open", "finish"])
@@ -59,7 +68,7 @@ class InfoFlow(ServiceFlow):
         if self.state is not Svc.SHOW:
             return
         {"guides": self.show_guides, "notices": self.show_notices, "faq": self.show_faq,
-         "hotline": self.show_hotline}.get(what, lambda: None)()
+         "hotline": self.show_hotline, "points": self.show_points}.get(what, lambda: None)()
 
     def show_guides(self) -> None:
         cat = self._catalog()
@@ -75,7 +84,13 @@ class InfoFlow(ServiceFlow):
         text = (item.guide_zh if item else "") or GUIDES.get(code, "请咨询服务大厅工作人员或拨打12329服务热线。")
         name = item.name_zh if item else code
         levels = {0: "无需身份核验", 1: "身份证", 2: "身份证+人脸识别", 3: "身份证+人脸识别+银行卡或短信验证码"}
-        self.fields = [("业务", name), ("办理须知", text)]
+        self.fields = [("业务", name)]
+        # the center's guide is one "所需材料：…" line per heading; older catalogs send plain text
+        parts = [line.split("：", 1) for line in text.splitlines() if line.strip()]
+        if parts and all(len(p) == 2 and 0 < len(p[0]) <= 6 for p in parts):
+            self.fields += [(k.strip(), v.strip()) for k, v in parts]
+        else:
+            self.fields.append(("办理须知", text))
         if item is not None:
             self.fields.append(("身份核验", levels.get(item.identity_level, "")))
             self.fields.append(("办理渠道", "需联网办理" if item.offline_policy.value == "online_only"
@@ -104,39 +119,94 @@ class InfoFlow(ServiceFlow):
         self.fields = [("服务热线", cat.hotline if cat else "12329"), ("服务时间", "工作日 8:30-17:00")]
         self._show(Svc.SHOW, "hotline", actions=["menu", "finish"])
 
+    def show_points(self) -> None:
+        self.fields, self.notes = [], []
+        self.table = {"columns": ["服务网点", "地址", "办公时间"], "rows": [list(p) for p in SERVICE_POINTS],
+                      "page": 1, "pages": 1, "total": len(SERVICE_POINTS)}
+        self._show(Svc.SHOW, "points", actions=["menu", "finish"])
+
+
+# Serial numbers start with letters the keypad has not got: the resident picks the kind (its prefix), then types
+# the digits. TQ/DK + YYYYMMDD + 8 digits; JC/JQ + center code (C + 5 digits) + YYYYMMDD + 6; letters: center
+# code + YYMMDD + 4 (center.business, center.rules.certificates).
+SERIAL_PREFIXES = [("TQ", "TQ 提取"), ("DK", "DK 贷款预申请"), ("JCC", "JCC 缴存使用证明"), ("JQC", "JQC 结清证明"),
+                   ("C", "C 转移联系函")]
+
 
 class ProgressFlow(ServiceFlow):
-    """办理进度查询 by the serial number on a receipt."""
+    """办理进度查询 by the serial number on a receipt: typed on the keypad (kind + digits), or read from the
+    receipt's QR code with the camera (kiosk.flows.services.qrscan, on a worker)."""
 
     name = "progress"
     code = "progress_query"
     title_zh = "办理进度查询"
     title_en = "Progress query"
     level = 1
+    scan_timeout_s = 15.0
 
     def _begin(self) -> None:
-        self.inputs = [{"name": "serial", "label": "业务流水号/联系函编号", "kind": "text", "value": ""}]
-        self._show(Svc.INPUT, "serial", M("PROMPT_SERIAL", "请输入回单上的业务流水号", "Please enter the serial number"),
-                   actions=["submit_serial"])
+        self._ask()
 
-    def submit_serial(self, serial: str) -> None:
+    def _ask(self, message=None) -> None:
+        self.fields, self.table = [], None
+        self.inputs = [{"name": "prefix", "label": "业务类型", "kind": "choice", "value": SERIAL_PREFIXES[0][0],
+                        "choices": [{"id": p, "label": l} for p, l in SERIAL_PREFIXES]},
+                       {"name": "number", "label": "流水号数字", "kind": "digits", "value": ""}]
+        self.notes = ["可点击“扫描回单二维码”，将回单上的二维码对准摄像头"] \
+            if self.ctx.devices.camera is not None else []
+        self._show(Svc.INPUT, "serial", message or M("PROMPT_SERIAL", "请选择业务类型并输入回单上流水号的数字",
+                                                     "Please enter the serial number"),
+                   actions=["submit_serial", "scan"] if self.ctx.devices.camera is not None else ["submit_serial"])
+
+    def submit_serial(self, prefix: str, number: str = "") -> None:
+        """prefix + digits from the keypad; a whole serial in `prefix` alone also works (scanner, tests)."""
         if self.state is not Svc.INPUT or self.busy:
             return
-        serial = (serial or "").strip().upper()
-        if not 4 <= len(serial) <= 32 or not serial.replace("-", "").isalnum():
+        serial = (str(prefix or "") + str(number or "")).strip().upper()
+        if not 4 <= len(serial) <= 32 or not serial.replace("-", "").isalnum() or serial.isalpha():
             return self._go(Svc.INPUT, M("SERIAL_FORMAT", "请输入正确的业务流水号", f"bad serial {serial!r}"))
+        self._lookup(serial)
 
-        def not_found(exc: BaseException) -> bool:
-            if isinstance(exc, PortError) and exc.code in ("SERIAL_NOT_FOUND", "HTTP_404"):
-                self._go(Svc.INPUT, M(exc.code, exc.message_zh, str(exc)))
+    def scan(self) -> None:
+        """Read the receipt's QR code with the camera (on a worker, with a deadline)."""
+        if self.state is not Svc.INPUT or self.busy:
+            return
+        from kiosk.flows.services.qrscan import scan_qr
+        camera, limit = self.ctx.devices.camera, self.scan_timeout_s
+        self._show(Svc.LOADING, "scan", M("PROMPT_SCAN", "请将回单上的二维码对准摄像头", "Show the receipt's QR code"))
+
+        def unseen(exc: BaseException) -> bool:
+            if isinstance(exc, PortError) and exc.code in ("QR_NOT_SEEN", "CAMERA_UNAVAILABLE"):
+                log.info("progress: QR scan ended without a code: %s", exc)
+                self._ask(M(exc.code, exc.message_zh, str(exc)))
                 return True
             return False
+        self._run("scan", lambda t: scan_qr(camera, t, limit), self._scanned, unseen, timeout=limit + 10)
+
+    def _scanned(self, payload: str) -> None:
+        from kiosk.flows.services.qrscan import is_certificate_qr, serial_from_qr
+        serial = serial_from_qr(payload)
+        if serial is None:
+            why = M("QR_IS_CERTIFICATE", "这是证明的防伪核验二维码，请扫描业务回单上的二维码", "certificate QR shown") \
+                if is_certificate_qr(payload) else M("QR_NOT_A_RECEIPT", "该二维码不是公积金业务回单，请扫描回单上的二维码",
+                                                     "QR code is not a receipt's")
+            return self._ask(why)
+        self._lookup(serial)
+
+    def _lookup(self, serial: str) -> None:
+        def not_found(exc: BaseException) -> bool:
+            if isinstance(exc, PortError) and exc.code in ("SERIAL_NOT_FOUND", "HTTP_404"):
+                self._ask(M(exc.code, exc.message_zh, str(exc)))
+                return True
+            return False
+        self.serial = serial
+        self._show(Svc.LOADING, "lookup", M("LOADING", "正在查询，请稍候", "Loading"))
         self._run("progress", lambda t: self.ctx.center.progress(serial, t), self._found, not_found)
 
     def _found(self, d: dict) -> None:
         kinds = {"withdrawal": "提取", "loan_preapply": "贷款预申请", "transfer_in": "转移接续",
                  "deposit_use": "缴存使用证明", "payoff": "贷款结清证明"}
-        self.inputs = []
+        self.inputs, self.notes = [], []
         self.fields = [("业务编号", d["serial"]), ("业务类型", kinds.get(d["kind"], d["kind"])),
                        ("办理状态", d.get("state_zh") or d.get("state", "")), ("受理时间", d.get("at", "")[:19])]
         if d.get("amount_fen"):

@@ -1,0 +1,367 @@
+"""A resident looks up their records, prints what the center certifies, reads the guides, follows a case by its
+serial number (typed or scanned from the receipt's QR code) and rates the service, at the real screens: the real
+embedded reference center (signed HTTP over loopback), the simulated ID reader, bank card reader and camera behind
+the real adapters, the real ESC/POS class on the simulated receipt printer, the file A4 printer of the demo profile
+(PDFs in the data directory, read back with pdftotext). Screens saved in normal and care mode
+(tests/artifacts/screens/services-*/2x-*.png)."""
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+from PySide6.QtWidgets import QApplication
+
+from kiosk.flows.services.base import Svc
+from tests.ui.conftest import texts_on_screen
+from tests.ui.servicehelpers import kiosk, shell  # noqa: F401  (pytest fixtures)
+from tests.ui.servicehelpers import (LEFT, LI, SUN, WAIT, WANG, ZHANG, choose, click, find, grab, identify_as,
+                                     online, open_tile, settle)
+
+pytestmark = pytest.mark.ui
+
+
+def open_item(qtbot, shell, code: str) -> None:
+    """The item's home tile; an item the center's catalog does not list yet is opened as the shell would."""
+    t = shell.terminal
+    if any(x.code == code for x in t.tiles()):
+        return open_tile(qtbot, shell, code)
+    t.start_session(next(x for x in t.tiles() if x.code == "guide"))
+    from kiosk.flows.services.registry import spec
+    if spec(code).identity_level == 0:
+        flow = t.open_service(code)
+        shell.service.bind(flow)
+        shell.show_page(shell.service)
+        return
+    raise AssertionError(f"no tile for {code}")
+
+
+def screen_text(shell) -> str:
+    QApplication.processEvents()
+    return " ".join(texts_on_screen(shell.service))
+
+
+def refusal_text(shell) -> str:
+    QApplication.processEvents()
+    refusal = shell.service.findChild(type(shell.service.title), "refusal")
+    assert refusal is not None and refusal.isVisible()
+    return refusal.text()
+
+
+def pdf_text(kiosk, before: set) -> tuple[Path, str]:
+    """The one new PDF the A4 printer wrote since `before`, and its text (poppler's pdftotext)."""
+    out = Path(kiosk.terminal.settings.paths.data_dir) / "pdf"
+    new = [p for p in out.glob("*.pdf") if p not in before]
+    assert len(new) == 1, new
+    assert new[0].read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", str(new[0]), "-"], capture_output=True, text=True, timeout=30,
+                          check=True).stdout
+    return new[0], text
+
+
+def pdfs(kiosk) -> set:
+    return set((Path(kiosk.terminal.settings.paths.data_dir) / "pdf").glob("*.pdf"))
+
+
+def receipts(kiosk):
+    return kiosk.terminal.devices.printer.simulator.sim
+
+
+def last_slip(kiosk, count_before: int):
+    jobs = receipts(kiosk).wait_for_jobs(count_before + 1, timeout=10)
+    assert len(jobs) > count_before
+    return jobs[-1]
+
+
+def end(qtbot, shell, kiosk) -> None:
+    click(qtbot, shell, "action_end")
+    assert kiosk.terminal.session is None and shell.stack.currentWidget() is shell.home
+
+
+def fields(flow) -> dict:
+    return {f["label"]: f["value"] for f in flow.view()["fields"]}
+
+
+def test_deposit_details_by_year_with_page_turns_and_the_loan_overview_masked(qtbot, shell, kiosk):
+    open_item(qtbot, shell, "deposit_details")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.SHOW)
+    assert flow.step == "deposits" and flow.year == kiosk.terminal.services.today().year
+    text = screen_text(shell)
+    assert "330802********1230" in text and ZHANG.id_number not in text and ZHANG.name not in text
+    table = flow.view()["table"]
+    assert table["columns"][0] == "记账日期" and 0 < len(table["rows"]) <= 10
+    grab(qtbot, shell, "20-deposit-details")
+    if table["pages"] > 1:                                # turn the page, then back
+        first = table["rows"]
+        click(qtbot, shell, "next_page")
+        settle(qtbot, flow, Svc.SHOW)
+        assert flow.view()["table"]["page"] == 2 and flow.view()["table"]["rows"] != first
+        assert f"第 2 / {table['pages']} 页" in screen_text(shell)
+        grab(qtbot, shell, "21-deposit-details-page-2")
+        click(qtbot, shell, "prev_page")
+        settle(qtbot, flow, Svc.SHOW)
+        assert flow.view()["table"]["rows"] == first
+    last_year = flow.year - 1
+    choose(qtbot, shell, f"choice_{last_year}")           # the year buttons under the table
+    settle(qtbot, flow, Svc.SHOW)
+    assert flow.year == last_year and flow.view()["table"]["page"] == 1
+    assert f"{last_year}年" in screen_text(shell)
+    rows = flow.view()["table"]["rows"]
+    assert rows and all(r[0].startswith(str(last_year)) for r in rows)
+    grab(qtbot, shell, "22-deposit-details-last-year")
+    shell.go_back()                                       # 返回: to the overview
+    assert flow.step == "overview"
+    click(qtbot, shell, "action_loans")
+    assert flow.step == "loans" and "您没有住房公积金贷款记录" in screen_text(shell)
+    click(qtbot, shell, "action_finish")
+    end(qtbot, shell, kiosk)
+
+    # 李秀英's loan being repaid, straight from the loan overview item
+    t = kiosk.terminal
+    if any(x.code == "loan_overview" for x in t.tiles()):
+        open_tile(qtbot, shell, "loan_overview")
+    else:
+        open_tile(qtbot, shell, "query")
+    flow = identify_as(qtbot, shell, LI)
+    settle(qtbot, flow, Svc.SHOW)
+    if flow.step != "loans":
+        click(qtbot, shell, "action_loans")
+    rows = flow.view()["table"]["rows"]
+    assert len(rows) == 1 and rows[0][5] == "还款中"
+    text = screen_text(shell)
+    assert "还款中" in text and rows[0][0] in text and LI.name not in text and LI.id_number not in text
+    grab(qtbot, shell, "23-loan-overview")
+    click(qtbot, shell, "action_finish")
+    end(qtbot, shell, kiosk)
+
+
+def test_account_statement_printed_on_a4_with_the_centers_code_and_a_slip(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    if any(x.code == "statement" for x in t.tiles()):
+        open_tile(qtbot, shell, "statement")
+        flow = identify_as(qtbot, shell, ZHANG)
+    else:                                                 # identify through the query tile, then the item
+        open_tile(qtbot, shell, "query")
+        first = identify_as(qtbot, shell, ZHANG)
+        settle(qtbot, first, Svc.SHOW)
+        flow = t.open_service("statement")
+        shell.service.bind(flow)
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step in ("kind", "year")
+    if flow.step == "kind":
+        grab(qtbot, shell, "24-statement-kind")
+        choose(qtbot, shell, "choice_account")
+        settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "year"
+    grab(qtbot, shell, "25-statement-year")
+    before, slips = pdfs(kiosk), len(receipts(kiosk).jobs)
+    choose(qtbot, shell, f"choice_{t.services.today().year}")
+    settle(qtbot, flow, Svc.DONE)
+    code = fields(flow)["验证码"]
+    path, text = pdf_text(kiosk, before)
+    assert code in text and "330802********1230" in text and ZHANG.id_number not in text
+    slip = last_slip(kiosk, slips)
+    assert code in slip.text and any(code in q for q in slip.qr_payloads)
+    assert code in screen_text(shell)
+    grab(qtbot, shell, "26-statement-done")
+    check = requests.get(t.services.center.client.base_url + f"/v1/statements/verify/{code}", timeout=10).json()
+    assert check["valid"] is True
+    end(qtbot, shell, kiosk)
+
+
+def test_certificates_on_a4_with_verification_codes_and_a_plain_refusal_without_a_paid_off_loan(qtbot, shell,
+                                                                                                 kiosk):
+    t = kiosk.terminal
+    base = t.services.center.client.base_url
+    # 张建国: deposit-use certificate (缴存使用证明)
+    before, slips = pdfs(kiosk), len(receipts(kiosk).jobs)
+    open_tile(qtbot, shell, "deposit_use_certificate")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.DONE)
+    code, serial = fields(flow)["验证码"], fields(flow)["证明编号"]
+    path, text = pdf_text(kiosk, before)
+    assert code in text and serial in text and "缴存使用证明" in text.replace(" ", "")
+    assert ZHANG.id_number not in text and "330802********1230" in text
+    slip = last_slip(kiosk, slips)
+    assert code in slip.text and "已出具" in slip.text and ZHANG.id_number not in slip.text
+    assert any(code in q for q in slip.qr_payloads)
+    assert requests.get(f"{base}/v1/certificates/verify/{code}", timeout=10).json()["valid"] is True
+    assert code in screen_text(shell)
+    grab(qtbot, shell, "27-deposit-use-certificate")
+    click(qtbot, shell, "evaluate_5")                     # 好差评 at the end of the item, online: sent
+    qtbot.waitUntil(lambda: flow.evaluation == "sent", timeout=WAIT)
+    end(qtbot, shell, kiosk)
+
+    # 王强: loan payoff certificate (贷款全部还清证明)
+    before, slips = pdfs(kiosk), len(receipts(kiosk).jobs)
+    open_tile(qtbot, shell, "payoff_certificate")
+    flow = identify_as(qtbot, shell, WANG)
+    settle(qtbot, flow, Svc.DONE)
+    f = fields(flow)
+    path, text = pdf_text(kiosk, before)
+    assert f["验证码"] in text and f["借款合同号"] in text and WANG.id_number not in text
+    slip = last_slip(kiosk, slips)
+    assert f["验证码"] in slip.text
+    assert requests.get(f"{base}/v1/certificates/verify/{f['验证码']}", timeout=10).json()["valid"] is True
+    grab(qtbot, shell, "28-payoff-certificate")
+    end(qtbot, shell, kiosk)
+
+    # 张建国 has no paid-off loan: the center's refusal, in plain Chinese, and nothing printed
+    before, slips = pdfs(kiosk), len(receipts(kiosk).jobs)
+    open_tile(qtbot, shell, "payoff_certificate")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.REFUSED)
+    reason = refusal_text(shell)
+    assert reason == flow.message.zh and "没有已结清" in reason and "CERT_" not in reason
+    assert pdfs(kiosk) == before and len(receipts(kiosk).jobs) == slips
+    grab(qtbot, shell, "29-payoff-refused")
+    end(qtbot, shell, kiosk)
+
+
+def _announce(kiosk, title: str, body: str) -> None:
+    c = kiosk.embedded_center
+    r = requests.post(c.url + "/v1/admin/announcements", json={"title_zh": title, "body_zh": body},
+                      headers={"Authorization": f"Bearer {c.operator_token}",
+                               "Idempotency-Key": secrets.token_hex(8)}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert kiosk.sync_worker.refresh_catalog()
+    from sync.downward import CatalogCache
+    kiosk.terminal.set_catalog(CatalogCache.for_settings(kiosk.terminal.settings).load().catalog)
+
+
+def test_guides_notices_faq_hotline_and_service_points_read_offline_from_the_synced_catalog(qtbot, shell, kiosk):
+    _announce(kiosk, "系统升级通知", "本周六8:00-12:00系统升级，期间自助终端仅受理查询以外的离线业务。")
+    online(kiosk, False)                                  # the link is down: everything below is local
+    open_item(qtbot, shell, "guide")
+    flow = shell.service.flow
+    assert flow.state is Svc.SHOW and flow.step == "menu" and kiosk.terminal.session.identification is None
+    grab(qtbot, shell, "30-info-menu-offline")
+    click(qtbot, shell, "choice_guides")
+    choose(qtbot, shell, "choice_withdrawal")
+    f = fields(flow)
+    assert "身份证" in f["所需材料"] and "3个工作日" in f["办理时限"] and f["办理渠道"] == "网络中断时可离线受理"
+    assert "3个工作日" in screen_text(shell)
+    grab(qtbot, shell, "31-guide-withdrawal")
+    click(qtbot, shell, "action_menu")
+    click(qtbot, shell, "choice_notices")
+    assert "系统升级通知" in screen_text(shell)
+    grab(qtbot, shell, "32-notices")
+    click(qtbot, shell, "action_menu")
+    click(qtbot, shell, "choice_faq")
+    assert "忘记公积金查询密码怎么办？" in screen_text(shell)
+    grab(qtbot, shell, "33-faq")
+    click(qtbot, shell, "action_menu")
+    click(qtbot, shell, "choice_hotline")
+    assert "12329" in screen_text(shell)
+    click(qtbot, shell, "action_menu")
+    click(qtbot, shell, "choice_points")
+    assert "服务大厅" in screen_text(shell)
+    grab(qtbot, shell, "34-service-points")
+    click(qtbot, shell, "action_finish")
+    end(qtbot, shell, kiosk)
+
+
+def _certificate_serial(qtbot, shell, kiosk) -> str:
+    open_tile(qtbot, shell, "deposit_use_certificate")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.DONE)
+    serial = fields(flow)["证明编号"]
+    end(qtbot, shell, kiosk)
+    return serial
+
+
+def _retirement_withdrawal(qtbot, shell, kiosk):
+    """孙国庆's retirement withdrawal through the screens; returns the printed receipt."""
+    slips = len(receipts(kiosk).jobs)
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, SUN, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_03")
+    settle(qtbot, flow, Svc.CONFIRM)
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.DONE)
+    assert flow.outcome.accepted
+    slip = last_slip(kiosk, slips)
+    end(qtbot, shell, kiosk)
+    return slip
+
+
+def test_progress_by_a_serial_typed_on_the_keypad_and_by_the_receipts_qr_code_on_the_camera(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    serial = _certificate_serial(qtbot, shell, kiosk)     # a real case the center knows: JCC33080...
+    m = re.fullmatch(r"(JCC)(\d+)", serial)
+    assert m, serial
+    open_tile(qtbot, shell, "progress_query")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.INPUT)
+    for _ in range(len(flow.inputs[0]["choices"])):      # the kind of case, on the two-way/cycling button
+        if shell.service.values.get("prefix") == m.group(1):
+            break
+        click(qtbot, shell, "input_prefix")
+    assert shell.service.values["prefix"] == "JCC"
+    click(qtbot, shell, "input_number")
+    for d in m.group(2):
+        qtbot.mouseClick(shell.service.pad.key(d), LEFT)
+    assert m.group(2) in find(shell, "input_number").text()
+    grab(qtbot, shell, "35-progress-keypad")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.SHOW)
+    f = fields(flow)
+    assert f["业务编号"] == serial and f["办理状态"] == "已出具" and f["业务类型"] == "缴存使用证明"
+    grab(qtbot, shell, "36-progress-result")
+    click(qtbot, shell, "action_finish")
+    end(qtbot, shell, kiosk)
+
+    # a withdrawal's receipt, held up to the camera
+    slip = _retirement_withdrawal(qtbot, shell, kiosk)
+    tq = re.search(r"TQ\d{16}", slip.text).group(0)
+    qr = next(q for q in slip.qr_payloads if q.startswith("progress:"))
+    assert qr == f"progress:{tq}"
+    camera = t.devices.camera.device.simulator          # the real Camera class on its simulator
+    open_tile(qtbot, shell, "progress_query")
+    flow = identify_as(qtbot, shell, ZHANG)
+    settle(qtbot, flow, Svc.INPUT)
+    camera.show("no_face")                                # nothing held up: a clear message, back to the input
+    flow.scan_timeout_s = 1.0
+    click(qtbot, shell, "action_scan")
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.message.code == "QR_NOT_SEEN" and "没有识别到二维码" in screen_text(shell)
+    grab(qtbot, shell, "37-progress-no-qr")
+    camera.show_qr(qr)
+    flow.scan_timeout_s = 15.0
+    click(qtbot, shell, "action_scan")
+    settle(qtbot, flow, Svc.SHOW)
+    f = fields(flow)
+    assert f["业务编号"] == tq and f["业务类型"] == "提取" and f["办理状态"] in ("已办结", "办理中")
+    assert SUN.name not in screen_text(shell)
+    grab(qtbot, shell, "38-progress-by-qr")
+    click(qtbot, shell, "action_finish")
+    end(qtbot, shell, kiosk)
+    camera.show("good_face")
+
+
+def test_a_rating_given_offline_is_queued_and_delivered_once_the_link_is_back(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    online(kiosk, False)
+    open_item(qtbot, shell, "evaluation")
+    flow = shell.service.flow
+    assert flow.code == "evaluation" and flow.state is Svc.INPUT
+    grab(qtbot, shell, "39-evaluation")
+    choose(qtbot, shell, "choice_4")
+    settle(qtbot, flow, Svc.DONE)
+    assert flow.evaluation == "queued" and flow.outcome.queued
+    cid = flow.outcome.client_id
+    journal = t.services.desk.journal
+    assert journal.get(cid).state.value == "queued"
+    grab(qtbot, shell, "40-evaluation-queued")
+    end(qtbot, shell, kiosk)
+    online(kiosk, True)
+    report = kiosk.sync_worker.drain()
+    assert report.accepted >= 1 and journal.get(cid).state.value == "accepted"
+    status = t.services.center.client.transaction_status(cid)       # the center has it, once
+    assert status.outcome.value == "accepted" and status.result.get("recorded")
+    assert kiosk.sync_worker.drain().sent == 0
