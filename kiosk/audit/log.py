@@ -8,9 +8,16 @@ through kiosk.domain.masking.mask_text before they are hashed and stored, so the
 data in clear.
 
 Storage: SQLite, WAL, synchronous=FULL; triggers refuse UPDATE and DELETE through SQLite. A sidecar head file
-(<db>.head, JSON {seq, hash, mac}) is rewritten atomically after each append, MACed with the same key; the
-head is also what the terminal reports to the center on sync. verify() compares the table with it, so
-dropping the last records (truncation) shows even though the remaining chain is intact.
+(<db>.head, JSON {seq, hash, mac}) is rewritten atomically (write + rename) after each append, MACed with the
+same key; the head is also what the terminal reports to the center on sync. verify() compares the table with
+it, so dropping the last records (truncation) shows even though the remaining chain is intact.
+
+Durability: the records are fsynced at commit (synchronous=FULL) before append returns. The head file is a
+lower bound for verify (a head behind the table is fine; only a head ahead of it means truncation), so it is
+NOT fsynced on the append path: a kill -9 leaves either the old or the new head (rename is atomic and the page
+cache survives), both behind or at the fsynced table. A background thread fsyncs it (and its directory) at most
+HEAD_SYNC_INTERVAL_S after an append, and close()/sync_head() do so at once; the head therefore never becomes
+durable before the records it names.
 
 Several threads may share one AuditLog; several processes may append to the same file (BEGIN IMMEDIATE)."""
 from __future__ import annotations
@@ -36,6 +43,7 @@ log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 KEY_BYTES = 32
+HEAD_SYNC_INTERVAL_S = 1.0       # the head file is fsynced by a background thread at most this late
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq       INTEGER PRIMARY KEY,
@@ -184,6 +192,9 @@ class AuditLog:
         self.head_path = self.path.with_name(self.path.name + ".head")
         self._key = bytes(key)
         self._lock = threading.RLock()
+        self._head_dirty = threading.Event()      # a head was written but not fsynced yet
+        self._head_stop = threading.Event()
+        self._head_thread: threading.Thread | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -198,6 +209,12 @@ class AuditLog:
         return cls(settings.audit_db, load_or_create_key(audit_key_file(settings)))
 
     def close(self) -> None:
+        self._head_stop.set()
+        self._head_dirty.set()
+        thread = self._head_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        self.sync_head()
         with self._lock:
             self._db.close()
 
@@ -263,6 +280,8 @@ class AuditLog:
                 self._write_head(out[-1].seq, out[-1].hash)
             except OSError as exc:   # the records are durable; the next append rewrites the head
                 log.error("audit head file %s not written: %s", self.head_path, exc.strerror)
+            else:
+                self._schedule_head_sync()
         return out
 
     def sink(self, actor: str = "system") -> "AuditSinkAdapter":
@@ -273,13 +292,51 @@ class AuditLog:
         return hmac.new(self._key, f"head|{seq}|{digest}".encode("ascii"), hashlib.sha256).hexdigest()
 
     def _write_head(self, seq: int, digest: str) -> None:
+        """Atomic replace, no fsync (see the module doc: the head is a lower bound; the fsync is deferred)."""
         data = json.dumps({"seq": seq, "hash": digest, "mac": self._head_mac(seq, digest)}).encode()
         tmp = self.head_path.with_name(self.head_path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.replace(tmp, self.head_path)
+
+    def _schedule_head_sync(self) -> None:
+        self._head_dirty.set()
+        if self._head_thread is None and not self._head_stop.is_set():
+            self._head_thread = threading.Thread(target=self._head_syncer, name="audit-head-sync", daemon=True)
+            self._head_thread.start()
+
+    def _head_syncer(self) -> None:
+        while not self._head_stop.is_set():
+            self._head_dirty.wait()
+            if self._head_stop.wait(HEAD_SYNC_INTERVAL_S):   # coalesce the appends of one interval
+                return                                         # close() syncs the last head itself
+            self.sync_head()
+
+    def sync_head(self) -> None:
+        """Make the current head file durable (fsync the file and its directory). Called by the background
+        thread, by close(), and by whoever is about to report the head (heartbeat) if it wants it durable."""
+        self._head_dirty.clear()
+        try:
+            fd = os.open(self.head_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.error("audit head file %s not synced: %s", self.head_path, exc.strerror)
+            return
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            log.error("audit head file %s not synced: %s", self.head_path, exc.strerror)
+        finally:
+            os.close(fd)
+        try:
+            dfd = os.open(self.head_path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        except OSError as exc:
+            log.warning("audit directory %s not synced: %s", self.head_path.parent, exc.strerror)
 
     # --- reading ----------------------------------------------------------------------------------
 

@@ -235,3 +235,59 @@ def test_batched_records_chain_like_single_ones(audit):
     with pytest.raises(AuditError):
         audit.append_many([{"actor": "", "action": "x"}])
     assert audit.head()[0] == 56
+
+
+def test_head_file_moves_with_every_append_and_is_a_lower_bound(tmp_path):
+    """The head is rewritten on each append without an fsync on that path; a head left behind by a crash
+    between the records' commit and the head rename (older than the table) still verifies."""
+    log = AuditLog(tmp_path / "a.sqlite3", KEY)
+    log.append("teller:T001", "login")
+    assert log.stored_head() == log.head()
+    older = log.head_path.read_bytes()
+    for i in range(3):
+        log.append("teller:T001", "withdrawal.submit", details={"i": i})
+        assert log.stored_head() == log.head()          # visible at once to a second reader / the heartbeat
+    log.head_path.write_bytes(older)                    # as if killed before the last three head renames
+    report = log.verify()
+    assert report.ok and report.records == 4 and log.stored_head()[0] == 1
+    _raw(log).execute("DELETE FROM audit WHERE seq >= 1")
+    assert (1, "truncated") in _kinds(log.verify())     # a head ahead of the table is still truncation
+    log.close()
+
+
+def _fsync_spy(monkeypatch):
+    import kiosk.audit.log as mod
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+    monkeypatch.setattr(mod.os, "fsync", spy)
+    return mod, synced
+
+
+def test_head_fsync_is_off_the_append_path_and_done_on_close(tmp_path, monkeypatch):
+    mod, synced = _fsync_spy(monkeypatch)
+    monkeypatch.setattr(mod, "HEAD_SYNC_INTERVAL_S", 3600)
+    log = AuditLog(tmp_path / "a.sqlite3", KEY)
+    for i in range(5):
+        log.append("teller:T001", "tick", details={"i": i})
+    assert not any(p.startswith(str(log.head_path)) for p in synced)   # neither the head nor its temp file
+    assert log.stored_head() == log.head()
+    log.close()
+    assert str(log.head_path) in synced                 # close makes the last head durable
+    assert not log._head_thread.is_alive()              # noqa: SLF001 - and stops the background syncer
+
+
+def test_head_is_fsynced_in_the_background_soon_after_an_append(tmp_path, monkeypatch):
+    import time
+    mod, synced = _fsync_spy(monkeypatch)
+    monkeypatch.setattr(mod, "HEAD_SYNC_INTERVAL_S", 0.05)
+    log = AuditLog(tmp_path / "a.sqlite3", KEY)
+    log.append("teller:T001", "login")
+    deadline = time.monotonic() + 30                    # a wait for an outcome, not a timed assertion
+    while str(log.head_path) not in synced and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert str(log.head_path) in synced
+    log.close()
