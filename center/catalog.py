@@ -18,6 +18,8 @@ ON, SF, LOC = OfflinePolicy.ONLINE_ONLY, OfflinePolicy.STORE_AND_FORWARD, Offlin
 DEFAULT_ITEMS: list[tuple[str, str, str, int, OfflinePolicy, list[str]]] = [
     ("query", "个人缴存贷款信息查询", "Deposit and loan records", 2, ON, ["kiosk", "teller"]),
     ("deposit_details", "缴存明细查询", "Deposit details", 2, ON, ["kiosk", "teller"]),
+    ("loan_overview", "贷款信息查询", "Loan overview", 2, ON, ["kiosk", "teller"]),
+    ("statement", "个人账户明细打印", "Account statement", 2, ON, ["kiosk", "teller"]),
     ("flexible_open", "灵活就业人员开户", "Flexible employment: open account", 2, ON, ["kiosk", "teller"]),
     ("flexible_sign", "灵活就业缴存协议签订", "Flexible employment: deposit agreement", 3, ON, ["kiosk", "teller"]),
     ("deposit", "灵活就业缴存", "Flexible employment: deposit", 2, SF, ["kiosk", "teller"]),
@@ -32,10 +34,30 @@ DEFAULT_ITEMS: list[tuple[str, str, str, int, OfflinePolicy, list[str]]] = [
     ("transfer_in", "转移接续（转入）", "Transfer-in", 2, ON, ["kiosk", "teller"]),
     ("progress_query", "办理进度查询", "Progress query", 1, ON, ["kiosk", "teller"]),
     ("phone_change", "手机号码变更", "Change phone number", 3, ON, ["kiosk", "teller"]),
+    ("query_password", "设置/修改查询密码", "Set the query password", 2, ON, ["kiosk", "teller"]),
+    ("repayment_account", "变更贷款还款账户", "Change the repayment account", 3, ON, ["kiosk", "teller"]),
     ("evaluation", "好差评", "Service evaluation", 0, SF, ["kiosk", "teller"]),
     ("guide", "办事指南", "Service guides", 0, LOC, ["kiosk", "teller"]),
 ]
 ITEM_CODES = {c[0] for c in DEFAULT_ITEMS}
+
+# 办事指南 sent with each item (ServiceItem.guide_zh): one "label：text" per line, so a terminal can show it as
+# fields and read it offline from its cached catalog. Time limits follow the regulation (Arts. 25, 26).
+GUIDES = {
+    "query": "所需材料：本人身份证\n办理条件：已开立住房公积金个人账户\n办理时限：即时办结",
+    "deposit_details": "所需材料：本人身份证\n办理条件：已开立住房公积金个人账户\n办理时限：即时办结",
+    "withdrawal": "所需材料：本人身份证、本人银行卡；按提取原因提供购房合同、租赁合同、医疗费用票据等\n"
+                  "办理条件：账户正常，无冻结、无在途提取；有未结清公积金贷款时只能办理偿还贷款提取\n"
+                  "办理时限：受理之日起3个工作日内作出决定",
+    "loan_calc": "所需材料：无\n办理条件：无需身份核验，结果仅供参考\n办理时限：即时",
+    "loan_preapply": "所需材料：本人身份证、本人银行卡、购房合同\n办理条件：连续足额缴存满6个月，无未结清公积金贷款\n"
+                     "办理时限：受理之日起15日内作出准予贷款或不准予贷款的决定",
+    "payoff_certificate": "所需材料：本人身份证\n办理条件：住房公积金贷款已全部还清\n办理时限：即时出具，可凭验证码核验真伪",
+    "deposit_use_certificate": "所需材料：本人身份证\n办理条件：已开立住房公积金个人账户，用于异地贷款\n"
+                               "办理时限：即时出具，自开具之日起2个月内有效",
+    "transfer_in": "所需材料：本人身份证\n办理条件：在本市已开立账户，原账户已封存\n办理时限：转出地中心确认后办结",
+    "progress_query": "所需材料：业务回单（流水号或二维码）\n办理条件：无\n办理时限：即时",
+}
 
 
 def rate_entries() -> list[RateEntry]:
@@ -72,7 +94,7 @@ def item_enabled(switches: list[ServiceSwitch], code: str, channel: str, termina
 def build_catalog(session, terminal_id: str, channel: str) -> Catalog:
     switches = list(session.scalars(select(ServiceSwitch)))
     items = [ServiceItem(code=c, name_zh=zh, name_en=en, identity_level=lvl, offline_policy=pol, roles=roles,
-                         enabled=item_enabled(switches, c, channel, terminal_id))
+                         enabled=item_enabled(switches, c, channel, terminal_id), guide_zh=GUIDES.get(c, ""))
              for c, zh, en, lvl, pol, roles in DEFAULT_ITEMS]
     anns = [Announcement(id=a.id, title_zh=a.title_zh, body_zh=a.body_zh, title_en=a.title_en, body_en=a.body_en,
                          valid_until=a.valid_until)
