@@ -1,8 +1,9 @@
 """hpf-kiosk run | selftest --out DIR
 
 `run` opens the kiosk window (demo profile: embedded center, simulated devices, simulator panel). Without a
-display it says how to get one and exits 3. `selftest` drives one identification session of each level
-headless (offscreen Qt) against the center and writes what was printed into DIR; exit 0 only if all passed."""
+display it says how to get one and exits 3. `selftest` drives every resident service item (one case each, a demo
+person per item) through the real screens headless (offscreen Qt) against the center, with the service flows
+attached, and writes screenshots, receipts, A4 PDFs and summary.json into DIR; exit 0 only if all passed."""
 from __future__ import annotations
 
 import os
@@ -13,9 +14,10 @@ from pathlib import Path
 def register(sub, common) -> None:
     run = sub.add_parser("run", help="open the kiosk screen (GUI)", parents=[common])
     run.set_defaults(func=cmd_run)
-    st = sub.add_parser("selftest", help="headless: one identification session per level; writes receipts to DIR",
-                        parents=[common])
-    st.add_argument("--out", required=True, metavar="DIR", help="where to write what was printed")
+    st = sub.add_parser("selftest", help="headless: every service item through the screens; writes what was "
+                                          "printed and screenshots to DIR", parents=[common])
+    st.add_argument("--out", required=True, metavar="DIR", help="where to write screenshots, printouts, summary.json")
+    st.add_argument("--only", metavar="ITEM", action="append", help="run only this item's case (repeatable)")
     st.set_defaults(func=cmd_selftest)
 
 
@@ -46,10 +48,21 @@ def cmd_selftest(args) -> int:
     os.environ.setdefault("HPF_KIOSK_VOICE", "mute")
     settings = _settings(args)
     _logging(settings)
+    import logging
+    for h in logging.getLogger().handlers:        # the report is the case lines; the log file keeps the rest
+        if type(h) is logging.StreamHandler:
+            h.setLevel(logging.WARNING)
     from kiosk.app import build_app
-    app = build_app(settings)
+    app = build_app(settings, services=True)
     try:
-        from screens.selftest import run_selftest
-        return run_selftest(app, Path(args.out))
+        from screens.selftest import CASES, run_selftest
+        cases = None
+        if getattr(args, "only", None):
+            cases = [c for c in CASES if c.item in args.only]
+            unknown = set(args.only) - {c.item for c in cases}
+            if unknown:
+                print(f"no self-test case for: {', '.join(sorted(unknown))}", file=sys.stderr)
+                return 2
+        return run_selftest(app, Path(args.out), cases)
     finally:
         app.close()

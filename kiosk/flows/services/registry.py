@@ -48,6 +48,7 @@ ITEMS: dict[str, ItemSpec] = {s.code: s for s in [
     ItemSpec("deposit", "flexible:FlexibleDepositFlow", "灵活就业缴存", "Flexible employment: deposit", 2, SF, True),
     ItemSpec("withdrawal", "withdrawal:WithdrawalFlow", "提取", "Withdrawal", 3, SF, True),
     ItemSpec("loan_calc", "loan:LoanCalculatorFlow", "贷款试算", "Loan calculator", 0, LOC),
+    ItemSpec("loan_limit", "loan_limit:LoanLimitFlow", "可贷额度测算", "Loan limit", 2, ON),
     ItemSpec("loan_preapply", "loan:LoanPreapplyFlow", "贷款预申请", "Loan pre-application", 3, ON),
     ItemSpec("loan_schedule", "loan:LoanScheduleFlow", "还款计划查询", "Repayment schedule", 2, ON),
     ItemSpec("loan_prepayment", "loan:PrepaymentFlow", "提前还款", "Loan prepayment", 3, ON, True),
