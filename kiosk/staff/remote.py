@@ -7,22 +7,27 @@ takes the cached catalog (sync.downward.CatalogCache) and:
     them from the catalog itself; this makes the change visible in the audit log),
   - performs the log upload: the masked log bundle POSTed to /v1/terminals/logs, which also clears the
     request at the center (so the next catalog no longer asks).
-Every step leaves an audit record (actor "center")."""
+Every step leaves an audit record (actor "center"), and the terminal says so on screen: `notice(report)` is the
+line the running kiosk shows (attach_to_kiosk wires it: the sync worker's events -> apply -> the terminal's
+"remote_notice" event on the terminal's thread)."""
 from __future__ import annotations
 
 import json
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from kiosk.flows.base import FlowMessage
 from kiosk.staff.errors import from_center
 from kiosk.staff.logexport import masked_bundle
 from sync.client import CenterError
 
 log = logging.getLogger(__name__)
+NOTICE_S = 60.0          # what the center changed stays on screen this long (the shell's banner)
 
 
 @dataclass
@@ -47,9 +52,10 @@ class RemoteCommands:
         self._lock = threading.Lock()
         self.last_report: Optional[RemoteReport] = None
 
-    def attach(self, worker, cache=None) -> None:
+    def attach(self, worker, cache=None, on_report=None) -> None:
         """Apply on the sync worker's own thread after each sync: its "catalog" event (a new catalog was
-        cached) and its "commands" event (the heartbeat reply asked for something). Never raises into it."""
+        cached) and its "commands" event (the heartbeat reply asked for something). Never raises into it.
+        on_report(report) follows each application (on the sync thread)."""
         from sync.downward import CatalogCache
         cache = cache or CatalogCache.for_settings(self.settings)
 
@@ -62,6 +68,8 @@ class RemoteCommands:
                     return
                 extra = ev.data.get("commands") if ev.name == "commands" else None
                 self.last_report = self.apply(cached.catalog, extra)
+                if on_report is not None:
+                    on_report(self.last_report)
             except Exception:    # a remote command must never stop the sync worker
                 log.exception("applying the center's remote commands failed")
         worker.subscribe(on_event)
@@ -119,3 +127,62 @@ class RemoteCommands:
         rep.logs_uploaded = {"bytes": len(data), "stored": answer.get("stored", "")}
         self.audit.append("center", "remote.upload_logs", details=rep.logs_uploaded)
         log.info("uploaded %d bytes of masked logs at the center's request", len(data))
+
+
+def notice(report: RemoteReport) -> Optional[FlowMessage]:
+    """What the terminal says after applying the center's commands; None when nothing changed."""
+    zh, en = [], []
+    if report.new_version:
+        z, e = "已按公积金中心通知更新服务", "Services updated as the fund center instructed"
+        if report.disabled_items:
+            z += f"，暂停{len(report.disabled_items)}项业务"
+            e += f", {len(report.disabled_items)} item(s) suspended"
+        if report.announcements:
+            z += f"，公告{len(report.announcements)}条"
+            e += f", {len(report.announcements)} announcement(s)"
+        zh.append(z)
+        en.append(e)
+    if report.logs_uploaded:
+        zh.append("已按中心要求上传运行日志（已脱敏）")
+        en.append("Masked logs uploaded at the center's request")
+    if report.errors:
+        zh.append("日志上传未成功，将在下次同步时重试")
+        en.append("Log upload failed; it is retried on the next sync")
+    if not zh:
+        return None
+    return FlowMessage("REMOTE_APPLIED", "；".join(zh), "; ".join(en),
+                       f"remote commands applied: catalog {report.catalog_version}, disabled {report.disabled_items}, "
+                       f"logs {'uploaded' if report.logs_uploaded else 'no'}, errors {len(report.errors)}")
+
+
+def attach_to_kiosk(settings, worker, terminal, audit, *, url: str, credentials, switch=None,
+                    closers: Optional[list] = None) -> Optional[RemoteCommands]:
+    """The running kiosk: apply the center's remote commands after each sync and say so on screen (the
+    terminal's "remote_notice" event, posted to the terminal's thread). Needs the terminal's audit log."""
+    if audit is None:
+        log.error("remote commands not applied: no audit log")
+        return None
+    from kiosk.staff.center import StaffCenterClient
+    client = StaffCenterClient(url, credentials, connect_timeout_s=settings.center.connect_timeout_s,
+                               read_timeout_s=settings.center.read_timeout_s, verify_tls=settings.center.verify_tls)
+    if closers is not None:
+        closers.append(client.close)
+    port = client
+    if switch is not None:
+        from kiosk.flows.adapters import SwitchableCenterPort
+        port = SwitchableCenterPort(client, switch)
+    remote = RemoteCommands(settings, port, audit)
+    recent: list[tuple[float, FlowMessage]] = []          # one sync may apply twice (heartbeat reply, catalog)
+
+    def said(report: RemoteReport) -> None:              # the sync thread
+        msg = notice(report)
+        if msg is None:
+            return
+        log.info("%s", msg.log_line)
+        now = time.monotonic()
+        recent[:] = [(t, m) for t, m in recent if now - t < NOTICE_S and m.zh != msg.zh] + [(now, msg)]
+        both = FlowMessage(msg.code, "；".join(m.zh for _t, m in recent), "; ".join(m.en for _t, m in recent),
+                           msg.log)
+        terminal.tasks.post(lambda: terminal.events.emit("remote_notice", message=both))
+    remote.attach(worker, on_report=said)
+    return remote

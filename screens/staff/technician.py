@@ -2,17 +2,23 @@
 on-screen keypad, then the technician page — devices, configuration, enrollment, network, queue, logs, version.
 
 Every action is a kiosk.staff.technician.TechnicianMode call (so it is audited), run on a worker thread; the
-page only renders the returned dictionaries. Leaving the page (exit, 首页, 返回) locks technician mode again."""
+page only renders the returned dictionaries. Leaving the page (exit, 首页, 返回) locks technician mode again,
+cancels a pending card read and stops the camera preview.
+
+The camera preview: the camera's preview thread grabs and analyses each frame (kiosk.staff.technician.
+CameraPreview); a frame and its figures reach the Qt thread through the terminal's task bridge, where only the
+QImage is made and painted. While one frame waits to be painted, newer ones are dropped."""
 from __future__ import annotations
 
 import logging
 import time
 from typing import Callable, Optional
 
+from kiosk.domain.money import format_yuan
 from kiosk.staff.errors import StaffError
 from kiosk.staff.hidden_entry import CornerLongPress
-from screens.qt import (QEvent, QHBoxLayout, QLineEdit, QObject, QScrollArea, QStackedWidget, Qt, QTimer,
-                        QVBoxLayout, QWidget)
+from screens.qt import (QColor, QEvent, QHBoxLayout, QImage, QLineEdit, QObject, QPainter, QPen, QPixmap,
+                        QScrollArea, QSizePolicy, QStackedWidget, Qt, QTimer, QVBoxLayout, QWidget)
 from screens.staff.common import CodePad, StaffPage, error_text, readonly_text, set_role
 from screens.widgets import KeyPad, button, label
 
@@ -203,68 +209,272 @@ class Section(QWidget):
     def entered(self) -> None:
         pass
 
+    def left(self) -> None:
+        """The technician opened another section or left the page."""
+
 
 class DevicesSection(Section):
     title = "设备状态与自检"
+    READS = {"idcard": ("读身份证", "请在阅读器上放置身份证…"), "cardreader": ("读银行卡", "请插入银行卡…")}
 
     def __init__(self, page):
         super().__init__(page)
         from devices.registry import ROLES
         self.rows: dict[str, dict] = {}
+        self._read_task = None
         grid_host = QWidget()
         grid = QVBoxLayout(grid_host)
+        grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(6)
         for role in ROLES:
             row = QHBoxLayout()
             name = label(ROLE_NAMES.get(role, role), wrap=False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-            name.setMinimumWidth(260)
+            name.setMinimumWidth(250)
             status = label("—", "muted", wrap=True, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             status.setObjectName(f"status_{role}")
             result = label("", wrap=True, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             result.setObjectName(f"selftest_{role}")
             b = page.action("自检", lambda role=role: self.selftest(role), "secondary", f"selftest_btn_{role}")
             row.addWidget(name)
-            row.addWidget(status, 1)
-            row.addWidget(result, 2)
+            row.addWidget(status, 2)
+            row.addWidget(result, 3)
             row.addWidget(b)
             grid.addLayout(row)
             self.rows[role] = {"status": status, "result": result}
         self.v.addWidget(grid_host)
-        self.v.addWidget(page.action("刷新状态", self.refresh, "secondary", "devices_refresh"), 0,
-                         Qt.AlignmentFlag.AlignLeft)
+        tools = QHBoxLayout()
+        tools.addWidget(page.action("全部自检", self.selftest_all, "secondary", "selftest_all"))
+        tools.addWidget(page.action("打印测试页", self.test_print, "", "test_print_btn"))
+        for role, (text, _prompt) in self.READS.items():
+            tools.addWidget(page.action(text, lambda role=role: self.read_card(role), "", f"read_{role}_btn"))
+        self.cancel_read_btn = button("取消读卡", "secondary", self.cancel_read, name="read_cancel")
+        self.cancel_read_btn.hide()
+        tools.addWidget(self.cancel_read_btn)
+        tools.addStretch(1)
+        self.v.addLayout(tools)
         self.v.addWidget(self.message)
-        self.v.addStretch(1)
+        self.output = readonly_text()
+        self.output.setObjectName("device_output")
+        self.output.setProperty("role", "muted")
+        self.v.addWidget(_scroll(self.output), 1)
 
     def entered(self) -> None:
         self.refresh()
 
+    def left(self) -> None:
+        self.cancel_read()
+
     def refresh(self) -> None:
         self.page.run("technician_devices", self.tech.devices, self._show_status, self.fail)
 
-    def _show_status(self, rows: list[dict]) -> None:
-        for r in rows:
-            w = self.rows.get(r["role"])
-            if w is None:
-                continue
+    def _status_of(self, r: dict) -> None:
+        w = self.rows.get(r["role"])
+        if w is not None:
             st = r["status"] or ("不可用：" + (r["missing"] or "") if not r["usable"] else "—")
             w["status"].setText(f"{r['backend']}｜{st}")
+
+    def _show_status(self, rows: list[dict]) -> None:
+        for r in rows:
+            self._status_of(r)
         self.say("设备状态已刷新")
 
+    def _result(self, r: dict) -> None:
+        w = self.rows[r["role"]]["result"]
+        set_role(w, "ok" if r.get("ok") else "message")
+        w.setText(f"{'通过' if r.get('ok') else '未通过'}：{r.get('code')} {r.get('message_zh') or ''}".strip())
+
     def selftest(self, role: str) -> None:
-        """The core runs the self-test of every device in one audited action; this row shows its own result."""
+        """One device's self-test (its own audit record)."""
         self.rows[role]["result"].setText("自检中…")
 
+        def done(r: dict) -> None:
+            self._status_of(r)
+            self._result(r)
+            self.say(f"{ROLE_NAMES.get(role, role)}自检完成", ok=bool(r.get("ok")))
+            self.output.setText(str(r.get("description") or ""))
+        self.page.run("technician_selftest", lambda: self.tech.selftest(role), done, self.fail)
+
+    def selftest_all(self) -> None:
+        for w in self.rows.values():
+            w["result"].setText("自检中…")
+
         def done(rows: list[dict]) -> None:
-            self._show_status(rows)
-            r = next((x for x in rows if x["role"] == role), None)
-            w = self.rows[role]["result"]
-            if r is None:
-                w.setText("无结果")
+            for r in rows:
+                self._status_of(r)
+                self._result(r)
+            bad = [ROLE_NAMES.get(r["role"], r["role"]) for r in rows if not r.get("ok")]
+            self.say("全部设备自检通过" if not bad else "未通过：" + "、".join(bad), ok=not bad)
+        self.page.run("technician_selftest_all", lambda: self.tech.selftest(), done, self.fail)
+
+    def test_print(self) -> None:
+        self.say("正在打印测试页…")
+
+        def done(r: dict) -> None:
+            if r["ok"]:
+                self.say(f"测试页已打印（纸张：{r['paper']}）")
+            else:
+                self.say(f"{r['message_zh']}（{r['error_code'] or r['code']}）", ok=False)
+            self.output.setText(r.get("text") or "")
+        self.page.run("technician_test_print", self.tech.test_print, done, self.fail)
+
+    def read_card(self, role: str) -> None:
+        if self.page.busy:
+            return
+        self.page._set_busy(True)
+        self.cancel_read_btn.show()
+        self.output.setText("")
+        self.say(self.READS[role][1])
+        tech = self.tech
+
+        def finish() -> None:
+            self._read_task = None
+            self.cancel_read_btn.hide()
+            self.page._set_busy(False)
+
+        def done(r: dict) -> None:
+            finish()
+            if role == "idcard":
+                self.say(f"身份证读取成功：{r['masked_name']}　{r['masked_id']}")
+                self.output.setText(f"姓名：{r['masked_name']}\n证件号码：{r['masked_id']}\n有效期至：{r['valid_to']}")
+            else:
+                self.say(f"银行卡读取成功：{r['masked_pan']}")
+                self.output.setText(f"卡号：{r['masked_pan']}\n卡种：{r['kind_zh']}\n有效期：{r['expiry'] or '—'}")
+
+        def failed(exc: BaseException) -> None:
+            finish()
+            self.fail(exc)
+        self._read_task = self.page.terminal.tasks.run(f"technician_read_{role}",
+                                                       lambda token: tech.read_card(role, token), done, failed)
+
+    def cancel_read(self) -> None:
+        task, self._read_task = self._read_task, None
+        if task is None:
+            return
+        task.cancel()                                  # the device command is canceled; nothing is delivered
+        self.cancel_read_btn.hide()
+        self.page._set_busy(False)
+        self.say("已取消读卡", ok=False)
+
+
+class CameraView(QWidget):
+    """The camera frame as the camera sees it (not mirrored, so the box matches the figures), with the detected
+    face rectangle: green when the gates pass, amber otherwise."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._pix: Optional[QPixmap] = None
+        self.box = None
+        self.ok = False
+        self.frame_size = (0, 0)
+        self.painted = 0
+        self.setMinimumSize(480, 360)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_frame(self, frame, figures: dict) -> None:
+        h, w = frame.shape[:2]
+        img = QImage(frame.data, w, h, int(frame.strides[0]), QImage.Format.Format_BGR888)
+        self._pix = QPixmap.fromImage(img)              # copies: the frame can go
+        self.frame_size = (w, h)
+        self.box = figures.get("face_box")
+        self.ok = bool(figures.get("ok"))
+        self.painted += 1
+        self.update()
+
+    def clear(self) -> None:
+        self._pix, self.box = None, None
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        r = self.rect()
+        p.fillRect(r, QColor("#1A1F24"))
+        if self._pix is not None:
+            scaled = self._pix.scaled(r.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                      Qt.TransformationMode.SmoothTransformation)
+            x0, y0 = (r.width() - scaled.width()) // 2, (r.height() - scaled.height()) // 2
+            p.drawPixmap(x0, y0, scaled)
+            if self.box and self.frame_size[0]:
+                k = scaled.width() / self.frame_size[0]
+                bx, by, bw, bh = self.box
+                p.setPen(QPen(QColor("#2EA043" if self.ok else "#F0A020"), 4))
+                p.drawRect(int(x0 + bx * k), int(y0 + by * k), int(bw * k), int(bh * k))
+        p.end()
+
+
+class CameraSection(Section):
+    title = "摄像头预览与人脸质量"
+    GATE_ZH = {"OK": "通过"}
+
+    def __init__(self, page):
+        super().__init__(page)
+        body = QHBoxLayout()
+        self.view = CameraView()
+        self.view.setObjectName("camera_view")
+        body.addWidget(self.view, 3)
+        side = QVBoxLayout()
+        self.figures = readonly_text()
+        self.figures.setObjectName("camera_figures")
+        side.addWidget(self.figures)
+        side.addStretch(1)
+        self.start_btn = page.action("开始预览", self.start, "", "camera_start")
+        self.stop_btn = button("停止预览", "secondary", self.stop, name="camera_stop")
+        side.addWidget(self.start_btn)
+        side.addWidget(self.stop_btn)
+        body.addLayout(side, 2)
+        self.v.addLayout(body, 1)
+        self.v.addWidget(self.message)
+        self.preview = None
+        self._pending = False
+        self.last: Optional[dict] = None
+
+    def entered(self) -> None:
+        self.start()
+
+    def left(self) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self.preview is not None:
+            return
+        self.say("正在打开摄像头…")
+
+        def started(preview) -> None:
+            if not self.isVisible() or self.page.body.currentWidget() is not self:    # left meanwhile
+                self._stop_core(preview)
                 return
-            set_role(w, "" if r.get("ok") else "message")
-            w.setText(f"{'通过' if r.get('ok') else '未通过'}：{r.get('code')} {r.get('message_zh') or ''}".strip())
-            self.say(f"{ROLE_NAMES.get(role, role)}自检完成")
-        self.page.run("technician_selftest", self.tech.selftest, done, self.fail)
+            self.preview = preview
+            self.say("预览中：方框为检测到的人脸（绿色＝质量合格）")
+        self.page.run("technician_camera", lambda: self.tech.camera_preview(self._frame), started, self.fail)
+
+    def _frame(self, frame, figures: dict) -> None:       # the camera's preview thread
+        if self._pending:
+            return                                       # the last frame is not painted yet: drop this one
+        self._pending = True
+        self.page.terminal.tasks.post(lambda: self._paint(frame, figures))
+
+    def _paint(self, frame, figures: dict) -> None:      # Qt thread
+        self._pending = False
+        if self.preview is None:
+            return
+        self.view.set_frame(frame, figures)
+        self.last = figures
+        size = f"{figures['face_size'] * 100:.0f}%（人脸宽占画面宽）" if figures.get("face_size") else "—"
+        verdict = "通过" if figures["ok"] else f"未通过：{figures['guidance_zh']}"
+        self.figures.setText(f"分辨率：{figures['width']}×{figures['height']}\n人脸数：{figures['faces']}\n"
+                             f"亮度：{figures['brightness']:.0f}\n清晰度：{figures['sharpness']:.0f}\n"
+                             f"人脸大小：{size}\n判定：{verdict}\n代码：{figures['code']}")
+
+    def _stop_core(self, preview) -> None:
+        self.page.terminal.tasks.run("technician_camera_stop", lambda _t: preview.stop(), lambda _r: None,
+                                     lambda exc: log.error("camera preview stop failed: %s", exc))
+
+    def stop(self) -> None:
+        preview, self.preview = self.preview, None
+        if preview is None:
+            return
+        self._stop_core(preview)
+        self.view.clear()
+        self.say("预览已停止")
 
 
 class ConfigSection(Section):
@@ -388,36 +598,48 @@ class QueueSection(Section):
         self.v.addWidget(self.message)
         self.v.addStretch(1)
         self.oldest: Optional[str] = None
+        self._retry_buttons: list = []
 
     def entered(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
-        journal = self.page.journal
+        journal = self.page.the_journal()
         if journal is None:
             self.say("本终端没有本地队列", ok=False)
             return
         self.page.run("technician_queue", lambda: self.tech.queue(journal), self._show, self.fail)
 
     def _show(self, q: dict) -> None:
-        from kiosk.domain.money import format_yuan
         self.oldest = q["oldest"]
         age = q["oldest_age_s"]
         states = "，".join(f"{k} {v}" for k, v in sorted(q["by_state"].items())) or "无"
         self.summary.setText(f"待上传：{q['depth']} 笔，金额 {format_yuan(q['queued_amount_fen'])}\n"
                              f"最早一笔：{q['oldest'] or '无'}" + (f"（已等 {int(age)} 秒）" if age else "")
                              + f"\n各状态：{states}\n需人工核查：{len(q['needs_review'])} 笔")
+        for b in self._retry_buttons:                       # about to be deleted: no longer the page's actions
+            if b in self.page._actions:
+                self.page._actions.remove(b)
+        self._retry_buttons = []
         while self.items.count():
             w = self.items.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
+        if q["needs_review"]:
+            self.items.addWidget(label("需人工核查的业务：", align=Qt.AlignmentFlag.AlignLeft))
         for it in q["needs_review"]:
             host = QWidget()
             row = QHBoxLayout(host)
             row.setContentsMargins(0, 0, 0, 0)
-            row.addWidget(label(f"{it['client_id']}｜{it['kind']}｜{it['code'] or ''} {it['message_zh'] or ''}",
-                                wrap=True, align=Qt.AlignmentFlag.AlignLeft), 1)
-            row.addWidget(button("重试", "secondary", lambda cid=it["client_id"]: self.retry(cid)))
+            amount = f"｜{format_yuan(it['amount_fen'])}" if it.get("amount_fen") else ""
+            text = label(f"{it['client_id']}｜{it['kind']}{amount}｜{it['code'] or ''} {it['message_zh'] or ''}",
+                         wrap=True, align=Qt.AlignmentFlag.AlignLeft)
+            text.setObjectName(f"review_{it['client_id']}")
+            row.addWidget(text, 1)
+            retry = self.page.action("重试", lambda cid=it["client_id"]: self.retry(cid), "secondary",
+                                     f"retry_{it['client_id']}")
+            self._retry_buttons.append(retry)
+            row.addWidget(retry)
             self.items.addWidget(host)
 
     def retry_oldest(self) -> None:
@@ -427,7 +649,7 @@ class QueueSection(Section):
             self.say("队列中没有待上传的业务", ok=False)
 
     def retry(self, client_id: str) -> None:
-        journal = self.page.journal
+        journal = self.page.the_journal()
 
         def done(_r) -> None:
             self.say(f"已安排立即重试：{client_id}")
@@ -460,7 +682,8 @@ class LogsSection(Section):
 
 class InfoSection(Section):
     title = "版本信息"
-    NAMES = {"software_version": "软件版本", "build": "构建", "python": "Python", "platform": "系统",
+    NAMES = {"software_version": "软件版本", "build": "构建（git）", "python": "Python", "qt": "PySide6",
+             "qt_runtime": "Qt 运行库", "config_file": "设置文件", "platform": "系统",
              "terminal_id": "终端号", "profile": "配置档", "role": "终端类型", "branch": "网点",
              "center": "中心地址", "enrolled": "已登记", "data_dir": "数据目录", "log_dir": "日志目录",
              "audit_head_seq": "审计记录数"}
@@ -475,6 +698,9 @@ class InfoSection(Section):
 
     def entered(self) -> None:
         def show(info: dict) -> None:
+            from PySide6.QtCore import qVersion
+            info = dict(info, qt_runtime=qVersion())
+            info["build"] = info.get("build") or "（非源码检出，无 git 提交号）"
             self.text.setText("\n".join(f"{self.NAMES.get(k, k)}：{'是' if v is True else '否' if v is False else v}"
                                         for k, v in info.items()))
         self.page.run("technician_info", self.tech.info, show, self.fail)
@@ -482,7 +708,8 @@ class InfoSection(Section):
 
 class TechnicianPage(StaffPage):
     screen_name = "technician"
-    SECTIONS = (("devices", "设备", DevicesSection), ("config", "设置", ConfigSection),
+    SECTIONS = (("devices", "设备", DevicesSection), ("camera", "摄像头", CameraSection),
+                ("config", "设置", ConfigSection),
                 ("enroll", "登记", EnrollSection), ("network", "网络", NetworkSection),
                 ("queue", "队列", QueueSection), ("logs", "日志", LogsSection), ("info", "版本", InfoSection))
 
@@ -518,8 +745,18 @@ class TechnicianPage(StaffPage):
         outer.addLayout(nav)
         outer.addWidget(self.body, 1)
 
+    def the_journal(self):
+        """The journal handed in, else the running kiosk's (its service flows' transaction desk)."""
+        if self.journal is not None:
+            return self.journal
+        desk = getattr(getattr(self.terminal, "services", None), "desk", None)
+        return getattr(desk, "journal", None)
+
     def open_section(self, key: str) -> None:
         sec = self.sections[key]
+        current = self.body.currentWidget()
+        if current is not sec and isinstance(current, Section):
+            current.left()
         self.body.setCurrentWidget(sec)
         for k, b in self.nav_buttons.items():
             set_role(b, "" if k == key else "secondary")
@@ -548,6 +785,8 @@ class TechnicianPage(StaffPage):
     def hideEvent(self, e) -> None:
         self.idle_timer.stop()
         self.shell.app.removeEventFilter(self)
+        for sec in self.sections.values():
+            sec.left()
         if self.tech.unlocked:
             self.terminal.tasks.run("technician_lock", lambda _t: self.tech.lock(), lambda _r: None,
                                     lambda exc: log.error("technician lock failed: %s", exc))
