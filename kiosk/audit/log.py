@@ -4,7 +4,7 @@ Record n: seq, ts (UTC ISO-8601), actor (user), action (event type), target, res
 prev_hash, hash — time, user, event type and result as GB/T 22239 Level 3 asks — where
     hash_n = HMAC-SHA256(key, prev_hash_n || canonical JSON {seq, ts, actor, action, target, result, details})
 and prev_hash_n = hash_(n-1) (64 zeros for the first). Actor, target and every string inside details pass
-through kiosk.domain.masking.mask_text before they are hashed and stored, so the log never holds personal
+through kiosk.domain.masking.mask_text (UUIDs such as client ids kept whole) before they are hashed and stored, so the log never holds personal
 data in clear.
 
 Storage: SQLite, WAL, synchronous=FULL; triggers refuse UPDATE and DELETE through SQLite. A sidecar head file
@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import stat
@@ -115,10 +116,24 @@ def _canonical(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
+# A UUID (the journal's client ids are UUIDv7) is an identifier, not personal data; mask_text would take its
+# last group for a phone or card number when it is mostly digits, and the record could no longer be matched
+# with its transaction. UUIDs are kept; every other part of the text is masked.
+_UUID = re.compile(r"(?<![0-9A-Za-z])([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+                   r"(?![0-9A-Za-z])")
+
+
+def _mask(text: str) -> str:
+    if "-" not in text:
+        return mask_text(text)
+    parts = _UUID.split(text)       # odd indexes are the UUIDs
+    return "".join(part if i % 2 else mask_text(part) for i, part in enumerate(parts))
+
+
 def _mask_value(value: Any) -> Any:
     """Mask personal data anywhere inside details (strings, and numbers that are really ID/phone/card)."""
     if isinstance(value, str):
-        return mask_text(value)
+        return _mask(value)
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value
     if isinstance(value, int):
@@ -126,10 +141,10 @@ def _mask_value(value: Any) -> Any:
         masked = mask_text(text)
         return value if masked == text else masked
     if isinstance(value, dict):
-        return {mask_text(str(k)): _mask_value(v) for k, v in value.items()}
+        return {_mask(str(k)): _mask_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_mask_value(v) for v in value]
-    return mask_text(str(value))
+    return _mask(str(value))
 
 
 @dataclass(frozen=True)
@@ -245,8 +260,8 @@ class AuditLog:
             actor, action = e.get("actor"), e.get("action")
             if not actor or not action:
                 raise AuditError("AUDIT_FIELDS", "audit records need an actor and an action")
-            prepared.append((mask_text(str(actor)), mask_text(str(action)), mask_text(str(e.get("target") or "")),
-                             mask_text(str(e.get("result", "ok") or "")), _mask_value(dict(e.get("details") or {}))))
+            prepared.append((_mask(str(actor)), _mask(str(action)), _mask(str(e.get("target") or "")),
+                             _mask(str(e.get("result", "ok") or "")), _mask_value(dict(e.get("details") or {}))))
         if not prepared:
             return []
         out: list[AuditRecord] = []

@@ -291,3 +291,14 @@ def test_head_is_fsynced_in_the_background_soon_after_an_append(tmp_path, monkey
         time.sleep(0.02)
     assert str(log.head_path) in synced
     log.close()
+
+
+def test_client_ids_are_kept_whole_while_personal_data_next_to_them_is_masked(audit):
+    """A UUIDv7 whose last group is mostly digits is not a phone or card number: the audit record must name
+    the transaction it concerns exactly, or it cannot be matched with the journal."""
+    cid = "01a20130-7f4d-7036-a9b2-956308319983"
+    rec = audit.append("sync", "journal.create", target=f"client:{cid}",
+                       details={"client_id": cid, "client_ids": [cid], "note": f"{cid} 手机13800138000"})
+    assert rec.target == f"client:{cid}" and rec.details["client_id"] == cid and rec.details["client_ids"] == [cid]
+    assert rec.details["note"] == f"{cid} 手机138****8000"
+    assert audit.tail(1)[0].details["client_id"] == cid and audit.verify().ok
