@@ -50,6 +50,10 @@ class HomePage(Page):
         v.setContentsMargins(32, 20, 32, 20)
         self.title = label(role="title")
         v.addWidget(self.title)
+        self.announcement = label(role="muted", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.announcement.setObjectName("announcement")     # the center's announcements (catalog)
+        self.announcement.hide()
+        v.addWidget(self.announcement)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(20)
@@ -98,6 +102,7 @@ class HomePage(Page):
         """Show the current page of tiles. A fixed pool of buttons is relabelled, never re-created, so a
         screen change costs a few setText calls, not widget construction and style polishing."""
         care, lang = self.terminal.care_mode, self.lang
+        self.show_announcements(lang)
         all_pages = tile_pages(self.terminal.tiles(), care)
         self.page_index = min(self.page_index, len(all_pages) - 1)
         tiles = all_pages[self.page_index]
@@ -128,6 +133,18 @@ class HomePage(Page):
         self.prev_btn.setEnabled(self.page_index > 0)
         self.next_btn.setEnabled(self.page_index < len(all_pages) - 1)
         self.page_label.setText(f"{self.page_index + 1} / {len(all_pages)}" if multi else "")
+
+
+    def show_announcements(self, lang: str) -> None:
+        """The center's current announcements (catalog), one line each, above the tiles."""
+        from datetime import date
+        cat = self.terminal.catalog
+        today = date.today().isoformat()
+        anns = [a for a in (cat.announcements if cat else []) if not a.valid_until or a.valid_until >= today]
+        lines = [(f"[Notice] {a.title_en}: {a.body_en}" if lang == "en" and a.title_en else
+                  f"【公告】{a.title_zh}：{a.body_zh}") for a in anns[-2:]]
+        self.announcement.setText("\n".join(lines))
+        self.announcement.setVisible(bool(lines))
 
 
 class IdentifyPage(Page):

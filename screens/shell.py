@@ -299,6 +299,12 @@ class Shell(QMainWindow):
         self._refresh_banner()
         self._banner_timer.start(15000)
 
+    def on_event_remote_notice(self, message) -> None:
+        """The center's remote commands were applied on the last sync (kiosk.staff.remote): say so."""
+        self._staff_notice = message
+        self._refresh_banner()
+        self._banner_timer.start(60000)
+
     def on_event_print_failed(self, message) -> None:
         self._staff_notice = message
         self._refresh_banner()

@@ -129,9 +129,9 @@ class RemoteCommands:
         log.info("uploaded %d bytes of masked logs at the center's request", len(data))
 
 
-def notice(report: RemoteReport) -> Optional[FlowMessage]:
-    """What the terminal says after applying the center's commands; None when nothing changed."""
-    zh, en = [], []
+def notice_parts(report: RemoteReport) -> dict[str, tuple[str, str]]:
+    """What changed, by kind (catalog, logs): (Chinese, English). Empty when nothing changed."""
+    parts: dict[str, tuple[str, str]] = {}
     if report.new_version:
         z, e = "已按公积金中心通知更新服务", "Services updated as the fund center instructed"
         if report.disabled_items:
@@ -140,17 +140,23 @@ def notice(report: RemoteReport) -> Optional[FlowMessage]:
         if report.announcements:
             z += f"，公告{len(report.announcements)}条"
             e += f", {len(report.announcements)} announcement(s)"
-        zh.append(z)
-        en.append(e)
+        parts["catalog"] = (z, e)
     if report.logs_uploaded:
-        zh.append("已按中心要求上传运行日志（已脱敏）")
-        en.append("Masked logs uploaded at the center's request")
-    if report.errors:
-        zh.append("日志上传未成功，将在下次同步时重试")
-        en.append("Log upload failed; it is retried on the next sync")
-    if not zh:
+        parts["logs"] = ("已按中心要求上传运行日志（已脱敏）", "Masked logs uploaded at the center's request")
+    elif report.errors:
+        parts["logs"] = ("日志上传未成功，将在下次同步时重试", "Log upload failed; it is retried on the next sync")
+    return parts
+
+
+def notice(report: RemoteReport, earlier: Optional[dict] = None) -> Optional[FlowMessage]:
+    """What the terminal says after applying the center's commands (what `earlier` said still stands, the latest
+    word per kind wins); None when nothing changed."""
+    new = notice_parts(report)
+    if not new:
         return None
-    return FlowMessage("REMOTE_APPLIED", "；".join(zh), "; ".join(en),
+    parts = {**(earlier or {}), **new}
+    return FlowMessage("REMOTE_APPLIED", "；".join(z for z, _e in parts.values()),
+                       "; ".join(e for _z, e in parts.values()),
                        f"remote commands applied: catalog {report.catalog_version}, disabled {report.disabled_items}, "
                        f"logs {'uploaded' if report.logs_uploaded else 'no'}, errors {len(report.errors)}")
 
@@ -172,17 +178,16 @@ def attach_to_kiosk(settings, worker, terminal, audit, *, url: str, credentials,
         from kiosk.flows.adapters import SwitchableCenterPort
         port = SwitchableCenterPort(client, switch)
     remote = RemoteCommands(settings, port, audit)
-    recent: list[tuple[float, FlowMessage]] = []          # one sync may apply twice (heartbeat reply, catalog)
+    recent: dict = {"at": 0.0, "parts": {}}               # one sync may apply twice (heartbeat reply, catalog)
 
     def said(report: RemoteReport) -> None:              # the sync thread
-        msg = notice(report)
+        now = time.monotonic()
+        earlier = recent["parts"] if now - recent["at"] < NOTICE_S else {}
+        msg = notice(report, earlier)
         if msg is None:
             return
+        recent["at"], recent["parts"] = now, {**earlier, **notice_parts(report)}
         log.info("%s", msg.log_line)
-        now = time.monotonic()
-        recent[:] = [(t, m) for t, m in recent if now - t < NOTICE_S and m.zh != msg.zh] + [(now, msg)]
-        both = FlowMessage(msg.code, "；".join(m.zh for _t, m in recent), "; ".join(m.en for _t, m in recent),
-                           msg.log)
-        terminal.tasks.post(lambda: terminal.events.emit("remote_notice", message=both))
+        terminal.tasks.post(lambda: terminal.events.emit("remote_notice", message=msg))
     remote.attach(worker, on_report=said)
     return remote

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 ROLE_NAMES = {"idcard": "身份证阅读器", "cardreader": "银行卡/社保卡读卡器", "camera": "摄像头",
               "receipt_printer": "凭条打印机", "a4_printer": "A4打印机"}
+STATE_ZH = {"draft": "草稿", "queued": "待上传", "sending": "发送中", "accepted": "已受理", "rejected": "未受理",
+            "needs_review": "待核查", "canceled": "已取消"}
 HOLD_S = 3.0
 CORNER_PX = 80
 
@@ -280,7 +282,7 @@ class DevicesSection(Section):
 
     def _result(self, r: dict) -> None:
         w = self.rows[r["role"]]["result"]
-        set_role(w, "ok" if r.get("ok") else "message")
+        set_role(w, "" if r.get("ok") else "message")
         w.setText(f"{'通过' if r.get('ok') else '未通过'}：{r.get('code')} {r.get('message_zh') or ''}".strip())
 
     def selftest(self, role: str) -> None:
@@ -613,7 +615,7 @@ class QueueSection(Section):
     def _show(self, q: dict) -> None:
         self.oldest = q["oldest"]
         age = q["oldest_age_s"]
-        states = "，".join(f"{k} {v}" for k, v in sorted(q["by_state"].items())) or "无"
+        states = "，".join(f"{STATE_ZH.get(k, k)} {v}" for k, v in sorted(q["by_state"].items())) or "无"
         self.summary.setText(f"待上传：{q['depth']} 笔，金额 {format_yuan(q['queued_amount_fen'])}\n"
                              f"最早一笔：{q['oldest'] or '无'}" + (f"（已等 {int(age)} 秒）" if age else "")
                              + f"\n各状态：{states}\n需人工核查：{len(q['needs_review'])} 笔")

@@ -83,3 +83,16 @@ def test_the_sync_worker_applies_the_request_after_its_next_heartbeat_and_catalo
     uploads = [r for _a, act, r, _d in counter.actions() if act == "remote.upload_logs"]
     assert uploads == ["ok"]                                      # once, not once per channel
     assert len(list((counter.center.config.data_dir / "uploaded-logs").rglob("*.log"))) == 1
+
+
+def test_the_terminal_says_what_the_center_changed_and_nothing_when_nothing_did():
+    from kiosk.staff.remote import RemoteReport, notice, notice_parts
+    assert notice(RemoteReport(catalog_version="v1")) is None
+    logs = RemoteReport(catalog_version="v1", logs_uploaded={"bytes": 10, "stored": "x"})
+    msg = notice(logs)
+    assert msg.code == "REMOTE_APPLIED" and "上传运行日志" in msg.zh and "logs uploaded" in msg.en
+    cat = RemoteReport(catalog_version="v2", disabled_items=["withdrawal"], announcements=["A1"], new_version=True)
+    both = notice(cat, notice_parts(logs))                       # the same sync: heartbeat reply, then catalog
+    assert "暂停1项业务" in both.zh and "公告1条" in both.zh and "上传运行日志" in both.zh
+    failed = RemoteReport(catalog_version="v2", errors=[{"code": "CENTER_UNREACHABLE"}])
+    assert "下次同步时重试" in notice(failed).zh
