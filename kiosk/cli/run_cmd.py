@@ -52,17 +52,17 @@ def cmd_selftest(args) -> int:
     for h in logging.getLogger().handlers:        # the report is the case lines; the log file keeps the rest
         if type(h) is logging.StreamHandler:
             h.setLevel(logging.WARNING)
+    from screens.selftest import CASES, run_selftest
+    cases = None
+    if getattr(args, "only", None):
+        cases = [c for c in CASES if c.item in args.only]
+        unknown = set(args.only) - {c.item for c in cases}
+        if unknown:
+            print(f"no self-test case for: {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
     from kiosk.app import build_app
     app = build_app(settings, services=True)
     try:
-        from screens.selftest import CASES, run_selftest
-        cases = None
-        if getattr(args, "only", None):
-            cases = [c for c in CASES if c.item in args.only]
-            unknown = set(args.only) - {c.item for c in cases}
-            if unknown:
-                print(f"no self-test case for: {', '.join(sorted(unknown))}", file=sys.stderr)
-                return 2
         return run_selftest(app, Path(args.out), cases)
     finally:
         app.close()

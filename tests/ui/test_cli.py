@@ -32,20 +32,30 @@ def test_run_without_a_display_says_how_to_get_one(tmp_path):
 
 
 @pytest.mark.slow
-def test_selftest_identifies_one_customer_per_level_and_keeps_the_paper(tmp_path):
+def test_selftest_cli_drives_service_items_through_the_screens_and_keeps_the_paper(tmp_path):
+    # a subset through the real command (the whole set runs in-process in tests/ui/test_selftest.py)
     out = tmp_path / "out"
-    res = subprocess.run(KIOSK + ["selftest", "--out", str(out)], cwd=ROOT, env=_env(tmp_path),
+    res = subprocess.run(KIOSK + ["selftest", "--out", str(out), "--only", "loan_calc", "--only", "withdrawal",
+                                  "--only", "deposit_use_certificate"], cwd=ROOT, env=_env(tmp_path),
                          capture_output=True, text=True, timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["passed"] and [c["level"] for c in summary["cases"]] == [0, 1, 2, 3]
+    assert summary["passed"] and [(c["item"], c["level"]) for c in summary["cases"]] == [
+        ("loan_calc", 0), ("withdrawal", 3), ("deposit_use_certificate", 2)]
+    assert "3/3 passed" in res.stdout and "propagateSizeHints" not in res.stdout + res.stderr
     slips = sorted(out.glob("*.txt"))
-    assert len(slips) == 3                                   # L1..L3 identify someone; L0 prints nothing
+    assert len(slips) == 2                                   # the withdrawal's receipt, the certificate's slip
     for slip in slips:
         text = slip.read_text(encoding="utf-8")
-        assert "身份核验通过" in text and "330802********1230" in text
+        assert "330802********1230" in text
         assert "330802198503151230" not in text and "张建国" not in text
-    assert len(list(out.glob("*.png"))) == 4
+    assert len(list(out.glob("*.pdf"))) == 1 and len(list(out.glob("*.png"))) == 3
+
+
+def test_selftest_cli_refuses_an_unknown_item(tmp_path):
+    res = subprocess.run(KIOSK + ["selftest", "--out", str(tmp_path / "out"), "--only", "no_such_item"], cwd=ROOT,
+                         env=_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "no self-test case for: no_such_item" in res.stderr
 
 
 @pytest.fixture
