@@ -1,6 +1,4 @@
-"""Staff on screen: a field technician holds the top-left corner for 3 s, types the PIN on the keypad (wrong
-PINs lock, and the lock says how long), runs a device self-test, edits the configuration (a bad value refused
-with the loader's reason and nothing saved, a good one saved); a bank teller signs in with the keyboard
+"""Staff on screen (technician mode: tests/ui/test_technician_screens.py): a bank teller signs in with the keyboard
 against the real center (and is locked out there after wrong passwords), is signed out when idle, has a
 supervisor authorize one action and produces the end-of-day PDF. Each leaves its audit record."""
 from __future__ import annotations
@@ -11,13 +9,12 @@ import shutil
 import subprocess
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from tests.ui.conftest import ARTIFACTS, clipped_texts
 
 pytestmark = pytest.mark.ui
 LEFT = Qt.MouseButton.LeftButton
-PIN = "246810"
 TELLER = ("T0001", "teller-pass-1")
 SUPERVISOR = ("S0001", "super-pass-1")
 _serial = itertools.count(1)
@@ -32,41 +29,6 @@ class Clock:
 
     def advance(self, s: float) -> None:
         self.t += s
-
-
-@pytest.fixture(scope="module")
-def pin_hash():
-    from kiosk.staff.pin import hash_pin
-    return hash_pin(PIN)
-
-
-@pytest.fixture
-def tech_site(tmp_path, pin_hash):
-    """A terminal on site whose settings come from a TOML file with a technician PIN (what the technician edits)."""
-    from config import load_settings
-    from kiosk.audit import AuditLog
-    from kiosk.staff.technician import TechnicianMode
-    cfg = tmp_path / "kiosk.toml"
-    cfg.write_text(f'''profile = "demo"
-[terminal]
-id = "TECHUI{os.getpid() % 1000:03d}-{next(_serial):04d}"
-[center]
-url = "http://127.0.0.1:9"
-connect_timeout_s = 1.0
-[paths]
-data_dir = "{tmp_path / 'site-data'}"
-log_dir = "{tmp_path / 'site-log'}"
-[security]
-technician_pin_hash = "{pin_hash}"
-max_pin_attempts = 3
-lockout_s = 600
-''', encoding="utf-8")
-    settings = load_settings(file=cfg, env={})
-    audit = AuditLog.open(settings)
-    clock = Clock()
-    tech = TechnicianMode(settings, audit, config_file=cfg, clock=clock)
-    yield tech, cfg, audit, clock
-    audit.close()
 
 
 def actions(audit) -> list[tuple]:
@@ -95,121 +57,6 @@ def staff_for(shell):
         s.close()
         if s.tech is not None:
             s.tech.lock()                               # before its audit log closes
-
-
-def hold_corner(qtbot, shell, entry_clock, seconds: float, where=QPoint(10, 10)):
-    target = shell.childAt(where) or shell
-    local = target.mapFrom(shell, where)
-    qtbot.mousePress(target, LEFT, pos=local)
-    entry_clock.advance(seconds)
-    qtbot.wait(250)                                     # the entry's 100 ms poll runs
-    qtbot.mouseRelease(target, LEFT, pos=local)
-
-
-def test_technician_enters_by_long_press_and_is_locked_out_after_wrong_pins(qtbot, shell, tech_site, staff_for):
-    tech, _cfg, audit, clock = tech_site
-    entry_clock = Clock(100.0)
-    staff = staff_for(technician=tech, clock=entry_clock)
-    hold_corner(qtbot, shell, entry_clock, 1.0)                  # a tap: nothing
-    assert shell.stack.currentWidget() is shell.home
-    hold_corner(qtbot, shell, entry_clock, 2.0, where=QPoint(600, 400))    # held, but mid-screen
-    assert shell.stack.currentWidget() is shell.home
-    hold_corner(qtbot, shell, entry_clock, 3.1)
-    assert shell.stack.currentWidget() is staff.pin_page
-    shot(shell, "technician-pin")
-    assert not clipped_texts(shell), clipped_texts(shell)
-
-    page = staff.pin_page
-    for left in (2, 1):
-        page.enter("000000")
-        assert page.display.text() == "●" * 6
-        qtbot.mouseClick(page.ok_btn, LEFT)
-        qtbot.waitUntil(lambda: f"还可尝试{left}次" in page.message.text(), timeout=10000)
-        assert "PIN_WRONG" in page.message.text() and page.display.text() == ""
-    page.enter("000000")
-    qtbot.mouseClick(page.ok_btn, LEFT)
-    qtbot.waitUntil(lambda: "PIN_LOCKED" in page.message.text(), timeout=10000)
-    assert "剩余锁定时间：10分00秒" in page.message.text()
-    clock.advance(125)
-    page.enter(PIN)                                              # the right PIN does not help while locked
-    qtbot.mouseClick(page.ok_btn, LEFT)
-    qtbot.waitUntil(lambda: "剩余锁定时间：7分55秒" in page.message.text(), timeout=10000)
-    assert "请8分钟后再试" in page.message.text()
-    shot(shell, "technician-pin-locked")
-    assert shell.stack.currentWidget() is page and not tech.unlocked
-    results = [r for _a, act, _t, r in actions(audit) if act == "technician.unlock"]
-    assert results == ["refused:PIN_WRONG", "refused:PIN_WRONG", "refused:PIN_LOCKED", "refused:PIN_LOCKED"]
-
-    clock.advance(600)
-    page.enter(PIN)
-    qtbot.mouseClick(page.ok_btn, LEFT)
-    qtbot.waitUntil(lambda: shell.stack.currentWidget() is staff.tech_page, timeout=10000)
-    assert tech.unlocked
-    qtbot.mouseClick(staff.tech_page.findChild(type(page.ok_btn), "tech_exit"), LEFT)
-    assert shell.stack.currentWidget() is shell.home
-    qtbot.waitUntil(lambda: not tech.unlocked, timeout=10000)      # leaving locks technician mode again
-    assert ("technician", "technician.lock", "", "ok") in actions(audit)
-
-
-def unlocked(qtbot, shell, tech, staff):
-    staff.open_pin()
-    staff.pin_page.enter(PIN)
-    qtbot.mouseClick(staff.pin_page.ok_btn, LEFT)
-    qtbot.waitUntil(lambda: shell.stack.currentWidget() is staff.tech_page, timeout=10000)
-    qtbot.waitUntil(lambda: not staff.tech_page.busy, timeout=15000)
-
-
-def test_a_device_self_test_from_the_technician_page(qtbot, shell, tech_site, staff_for):
-    tech, _cfg, audit, _clock = tech_site
-    staff = staff_for(technician=tech)
-    unlocked(qtbot, shell, tech, staff)
-    devices = staff.tech_page.sections["devices"]
-    qtbot.waitUntil(lambda: "已刷新" in devices.message.text(), timeout=15000)
-    btn = staff.tech_page.findChild(type(staff.pin_page.ok_btn), "selftest_btn_idcard")
-    qtbot.mouseClick(btn, LEFT)
-    result = devices.rows["idcard"]["result"]
-    qtbot.waitUntil(lambda: "success" in result.text(), timeout=20000)
-    assert result.text().startswith("通过：success")
-    assert "sim" in devices.rows["idcard"]["status"].text()
-    shot(shell, "technician-devices")
-    assert not clipped_texts(shell), clipped_texts(shell)
-    rec = [(t, r) for _a, act, t, r in actions(audit) if act == "technician.selftest"]
-    assert rec and "idcard=ok" in rec[-1][0]
-
-
-def test_a_bad_config_value_is_refused_on_screen_and_a_good_one_applied(qtbot, shell, tech_site, staff_for):
-    from config import load_settings
-    tech, cfg, audit, _clock = tech_site
-    staff = staff_for(technician=tech)
-    unlocked(qtbot, shell, tech, staff)
-    qtbot.mouseClick(staff.tech_page.nav_buttons["config"], LEFT)
-    sec = staff.tech_page.sections["config"]
-    qtbot.waitUntil(lambda: "session.idle_timeout_s = 90" in sec.view_text.text(), timeout=10000)
-    assert "scrypt$" not in sec.view_text.text()                 # the PIN hash is masked
-    before = cfg.read_bytes()
-
-    sec.key_edit.setText("session.idle_timeout_s")
-    sec.value_edit.setText("5")
-    qtbot.mouseClick(staff.tech_page.findChild(type(staff.pin_page.ok_btn), "config_save"), LEFT)
-    qtbot.waitUntil(lambda: "CONFIG_INVALID" in sec.message.text(), timeout=10000)
-    assert "20" in sec.message.text() and "\n" not in sec.message.text()
-    assert cfg.read_bytes() == before and not cfg.with_name("kiosk.toml.prev").exists()
-    shot(shell, "technician-config-refused")
-    assert not clipped_texts(shell), clipped_texts(shell)
-
-    sec.value_edit.setText("120")
-    qtbot.mouseClick(staff.tech_page.findChild(type(staff.pin_page.ok_btn), "config_save"), LEFT)
-    qtbot.waitUntil(lambda: "已保存" in sec.message.text(), timeout=10000)
-    qtbot.waitUntil(lambda: "session.idle_timeout_s = 120" in sec.view_text.text(), timeout=10000)
-    assert load_settings(file=cfg, env={}).session.idle_timeout_s == 120
-
-    qtbot.mouseClick(staff.tech_page.findChild(type(staff.pin_page.ok_btn), "config_rollback"), LEFT)
-    qtbot.waitUntil(lambda: "已回退" in sec.message.text(), timeout=10000)
-    assert cfg.read_bytes() == before
-    acts = [(act, t, r) for _a, act, t, r in actions(audit)]
-    assert ("technician.config_set", "session.idle_timeout_s", "refused:CONFIG_INVALID") in acts
-    assert ("technician.config_set", "session.idle_timeout_s", "ok") in acts
-    assert any(a == "technician.config_rollback" for a, _t, _r in acts)
 
 
 # --- teller ----------------------------------------------------------------------------------------------
@@ -364,87 +211,3 @@ def test_supervisor_authorizes_one_action_and_the_end_of_day_report_is_produced(
     assert ("supervisor:S0001", "supervisor.authorize", "ok") in acts
     assert any(act == "teller.end_of_day" for _a, act, _r in acts)
     assert ("teller:T0001", "teller.sign_out", "ok") in acts
-
-
-def test_technician_enrolls_with_the_code_pad_checks_the_network_and_the_queue_and_exports_logs(
-        qtbot, shell, tech_site, staff_for, real_center, tmp_path):
-    import json
-
-    from config import load_settings
-    from kiosk.staff.technician import TechnicianMode
-    from sync.journal import Journal
-    tech, cfg, audit, clock = tech_site
-    tech.unlocked = True
-    tech.config_set("center.url", json.dumps(real_center.url))
-    tech.lock()
-    settings = load_settings(file=cfg, env={})                     # the terminal restarted with the new center
-    tech = TechnicianMode(settings, audit, config_file=cfg, clock=clock)
-    settings.paths.log_dir.mkdir(parents=True, exist_ok=True)
-    (settings.paths.log_dir / "hpf-kiosk.jsonl").write_text('{"msg": "id 330802198503151230 read"}\n')
-    usb = tmp_path / "usb"
-    usb.mkdir()
-    with Journal.open(settings) as journal:
-        queued = journal.create("evaluation", {"score": 5}, offline=True)
-        staff = staff_for(technician=tech, journal=journal, export_dir=str(usb))
-        unlocked(qtbot, shell, tech, staff)
-        page = staff.tech_page
-        btn = lambda name: page.findChild(type(staff.pin_page.ok_btn), name)
-
-        def click(widget):                               # one staff call at a time: wait for the last one
-            qtbot.waitUntil(lambda: not page.busy, timeout=15000)
-            qtbot.mouseClick(widget, LEFT)
-
-        click(page.nav_buttons["enroll"])
-        sec = page.sections["enroll"]
-        sec.pad.type_code(real_center.enroll_code(settings.terminal.id))
-        assert sec.code_label.text().count("-") == 2
-        shot(shell, "technician-enroll")
-        assert not clipped_texts(shell), clipped_texts(shell)
-        click(btn("enroll_btn"))
-        qtbot.waitUntil(lambda: "登记成功" in sec.message.text(), timeout=15000)
-
-        click(page.nav_buttons["network"])
-        click(btn("netcheck_btn"))
-        net = page.sections["network"]
-        qtbot.waitUntil(lambda: "网络" in net.message.text(), timeout=15000)
-        assert net.message.text().startswith("网络正常"), net.message.text()
-
-        click(page.nav_buttons["queue"])
-        q = page.sections["queue"]
-        qtbot.waitUntil(lambda: "待上传：1 笔" in q.summary.text(), timeout=10000)
-        assert queued.client_id in q.summary.text()
-        click(btn("queue_retry_oldest"))
-        qtbot.waitUntil(lambda: "已安排立即重试" in q.message.text(), timeout=10000)
-
-        click(page.nav_buttons["logs"])
-        click(btn("export_btn"))
-        logs = page.sections["logs"]
-        qtbot.waitUntil(lambda: "已导出" in logs.message.text(), timeout=10000)
-        exported = "".join(p.read_text() for p in usb.rglob("*") if p.is_file())
-        assert "330802198503151230" not in exported and "read" in exported
-
-        click(page.nav_buttons["info"])
-        info = page.sections["info"]
-        qtbot.waitUntil(lambda: settings.terminal.id in info.text.text(), timeout=10000)
-        assert "已登记：是" in info.text.text()
-        shot(shell, "technician-info")
-        qtbot.waitUntil(lambda: not page.busy, timeout=10000)
-    acts = [(act, r) for _a, act, _t, r in actions(audit)]
-    for a in ("technician.enroll", "technician.netcheck", "technician.queue_view", "technician.queue_retry",
-              "technician.export_logs", "technician.info"):
-        assert (a, "ok") in acts, a
-
-
-def test_an_idle_technician_page_locks_and_returns_home(qtbot, shell, tech_site, staff_for):
-    tech, _cfg, audit, _clock = tech_site
-    entry_clock = Clock(100.0)
-    staff = staff_for(technician=tech, clock=entry_clock)
-    unlocked(qtbot, shell, tech, staff)
-    entry_clock.advance(tech.settings.session.idle_timeout_s - 1)
-    staff.tech_page.check_idle()
-    assert shell.stack.currentWidget() is staff.tech_page and tech.unlocked
-    entry_clock.advance(1)
-    staff.tech_page.check_idle()
-    assert shell.stack.currentWidget() is shell.home
-    qtbot.waitUntil(lambda: not tech.unlocked, timeout=10000)
-    assert ("technician", "technician.lock", "", "ok") in actions(audit)
