@@ -464,6 +464,16 @@ def loan_schedule(session, loan: Loan):
     return rows, LoanSchedule(loan.htdkje_fen, Decimal(loan.dkll), RepaymentMethod.from_code(loan.dkhkfs), inst)
 
 
+def _with_balance(sched, after: int, balance_fen: int):
+    """The schedule with the principal owed after period `after` set to the loan's real balance (DKYE): stored rows
+    keep the balance of their day, and an earlier partial prepayment has lowered it since."""
+    from dataclasses import replace
+
+    from kiosk.domain.loan import LoanSchedule
+    inst = tuple(replace(x, remaining_fen=balance_fen) if x.period == after else x for x in sched.installments)
+    return LoanSchedule(sched.principal_fen, sched.annual_rate, sched.method, inst)
+
+
 @handler("loan_prepayment")
 def _loan_prepayment(session, ctx: TerminalCtx, item: TransactionIn) -> dict:
     """提前还款: {id_number, contract_no, amount_fen, mode: shorten | reduce | full}."""
@@ -482,6 +492,7 @@ def _loan_prepayment(session, ctx: TerminalCtx, item: TransactionIn) -> dict:
     if not paid:
         raise Refusal("PREPAY_TOO_EARLY", "至少正常还款一期后才能提前还款", "no installment repaid yet")
     after = paid[-1].period
+    sched = _with_balance(sched, after, loan.dkye_fen)
     mode = str(p.get("mode", "shorten"))
     amount = money(p, "amount_fen", "还款金额")
     try:

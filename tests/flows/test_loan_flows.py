@@ -4,6 +4,8 @@ from __future__ import annotations
 from tests.flows.flowhelpers import LI, ZHANG, ZHAO, ZHOU, identity
 from kiosk.domain.codes import RepaymentMethod
 from kiosk.domain.loan import build_schedule
+from kiosk.domain.money import format_yuan
+from devices.base import CancelToken
 from kiosk.flows.services.base import Svc
 from kiosk.flows.services.registry import flow_for
 
@@ -109,3 +111,35 @@ def test_pre_application_shows_the_centers_limit_and_is_filed_online_only(kiosk)
     off = flow_for("loan_preapply", kiosk.ctx, identity(ZHANG))
     off.start()
     assert off.state is Svc.FAILED and off.message.code == "OFFLINE_NOT_ALLOWED"
+
+
+def test_a_second_prepayment_starts_from_the_balance_the_first_one_left(kiosk):
+    """After a partial prepayment the paid rows still carry the balance of their day: the next prepayment (and the
+    full payoff) must start from the loan's real balance, on the kiosk's preview and in the center's books."""
+    def prepay(mode, amount=None):
+        flow = start(kiosk, LI, "loan_prepayment")
+        assert flow.state is Svc.INPUT and flow.step == "mode", flow.message
+        before = flow.loan["balance_fen"]
+        flow.choose_mode(mode)
+        if amount is not None:
+            flow.enter_amount(amount)
+        assert flow.state is Svc.CONFIRM, flow.message
+        preview = {f["label"]: f["value"] for f in flow.view()["fields"]}
+        flow.confirm()
+        kiosk.settle(flow)
+        assert flow.state is Svc.DONE, flow.message
+        return before, preview, flow.outcome.result
+
+    b0, _, first = prepay("shorten", "20000")
+    assert first["balance_after_fen"] == b0 - 2_000_000
+    b1, preview, second = prepay("reduce", "20000")
+    assert b1 == first["balance_after_fen"] and second["balance_after_fen"] == b1 - 2_000_000
+    assert second["remaining_periods"] == first["remaining_periods"]
+    assert second["next_payment_fen"] < first["next_payment_fen"]          # reduce: less a month, really
+    assert preview["还款后月供"] == format_yuan(second["next_payment_fen"])   # the kiosk previewed the same
+    sched = kiosk.ctx.center.schedule(LI[1], second["contract_no"], CancelToken(0))
+    owed = sum(r["principal_fen"] for r in sched["installments"] if r["state"] == "due")
+    assert owed == second["balance_after_fen"]                              # the new rows repay exactly the balance
+    b2, _, full = prepay("full")
+    assert b2 == second["balance_after_fen"] and full["paid_off"]
+    assert b2 <= full["paid_fen"] <= b2 + b2 * 31 // 3600                   # balance + at most a month's interest

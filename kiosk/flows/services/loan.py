@@ -3,6 +3,7 @@ pre-application, the repayment schedule (paged), partial and full prepayment."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Optional
@@ -60,6 +61,14 @@ def schedule_from_center(d: dict) -> tuple[LoanSchedule, dict[int, str]]:
                  for r in d["installments"])
     return (LoanSchedule(d["amount_fen"], Decimal(str(d["annual_rate"])), RepaymentMethod.from_code(d["method"]), inst),
             {r["period"]: r["state"] for r in d["installments"]})
+
+
+def with_balance(schedule: LoanSchedule, after: int, balance_fen: int) -> LoanSchedule:
+    """The schedule with the principal owed after period `after` set to the loan's real balance: the center's rows
+    keep the balance of their day, and an earlier partial prepayment has lowered it since (the center computes
+    the same way, center/business.py _with_balance)."""
+    inst = tuple(replace(x, remaining_fen=balance_fen) if x.period == after else x for x in schedule.installments)
+    return LoanSchedule(schedule.principal_fen, schedule.annual_rate, schedule.method, inst)
 
 
 def _months(raw) -> int:
@@ -250,6 +259,7 @@ class PrepaymentFlow(_LoanFlow):
         if not paid:
             return self._go(Svc.REFUSED, M("PREPAY_TOO_EARLY", "至少正常还款一期后才能提前还款", "no installment repaid"))
         self.after_period = max(paid)
+        self.schedule = with_balance(self.schedule, self.after_period, l["balance_fen"])
         left = [x for x in self.schedule.installments if x.period > self.after_period]
         self.fields = self._loan_fields() + [("剩余期数", f"{len(left)}期"),
                                              ("当前月供", format_yuan(left[0].payment_fen) if left else "—")]
