@@ -385,3 +385,19 @@ class SmsOutbox(Base):
     phone: Mapped[str] = mapped_column(String(16), index=True)
     text: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CaseEvent(Base):
+    """History of a case the other side decides (a transfer-in letter: the sending center; a loan
+    pre-application: the loan officer): each step, who took it (operator | cli | sandbox) and why."""
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    serial: Mapped[str] = mapped_column(String(32), index=True)                 # letter_no / DK... serial
+    kind: Mapped[str] = mapped_column(String(32))                               # transfer_in | loan_preapply
+    action: Mapped[str] = mapped_column(String(32))                             # funds_received | complete | ...
+    from_state: Mapped[str] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[Optional[int]] = mapped_column(BigInteger, nullable=True)
+    reason: Mapped[str] = mapped_column(String(256), default="")
+    actor: Mapped[str] = mapped_column(String(32), default="operator")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

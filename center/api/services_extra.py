@@ -15,8 +15,8 @@ The password never travels or rests in clear: the terminal sends `digest` = hex 
 salt = "hpf-query-password:" + ID number, 100 000 rounds) (kiosk.flows.services.account_services.password_digest);
 the center stores scrypt(digest) with its own random salt. 5 wrong answers lock the password for 30 minutes.
 
-Storage: two tables of their own (own MetaData, so the center's Alembic history is untouched), created at start-up
-with checkfirst (`install`); a later center migration may adopt them as they are."""
+Storage: tables of their own (own MetaData), created by the center's Alembic revision 0002 (which adopts tables
+an older center had created at start-up, rows and all)."""
 from __future__ import annotations
 
 import hashlib
@@ -25,6 +25,7 @@ import logging
 import re
 import secrets
 from datetime import datetime, timedelta, timezone
+from typing import Literal, Optional
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -71,8 +72,14 @@ LOCK_MINUTES = 30
 
 
 def install(app, engine) -> None:
-    """Called by center.app.create_app: the router, and this module's two tables (created if missing)."""
-    META.create_all(engine, checkfirst=True)
+    """Called by center.app.create_app: the router. The tables are created by the center's Alembic migrations
+    (revision 0002); a table of META that no migration created yet is named in the log and created here."""
+    from sqlalchemy import inspect
+    missing = [t for t in META.sorted_tables if t.name not in set(inspect(engine).get_table_names())]
+    if missing:
+        log.warning("services_extra tables %s are not created by any center migration; creating them at start-up "
+                    "(add an Alembic revision under center/migrations/versions)", ", ".join(t.name for t in missing))
+        META.create_all(engine, tables=missing, checkfirst=True)
     app.include_router(router)
 
 
@@ -173,6 +180,49 @@ async def verify_query_password(body: VerifyIn, request: Request, ctx: TerminalC
 class StatementIn(BaseModel):
     id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$")
     year: int = Field(ge=1990, le=2100)
+    # account: 个人账户明细 (every booking); annual: 年度对账单 (a finished year: totals by kind + bookings);
+    # loan: 贷款明细 (the repayments of one of the person's loans in that year)
+    kind: Literal["account", "annual", "loan"] = "account"
+    contract_no: Optional[str] = Field(None, max_length=32)
+
+
+STATEMENT_TITLES = {"account": "住房公积金个人账户明细", "annual": "住房公积金年度对账单", "loan": "住房公积金个人贷款明细"}
+REPAYMENT_KINDS = {"02": "正常还款", "03": "提前还款", "04": "逾期还款", "05": "公积金提取还款", "06": "结清"}
+
+
+def _annual_summary(rows) -> dict:
+    """Totals of a finished year by kind of booking (01/02 deposits, 09 interest, 11/12 withdrawals)."""
+    deposited = sum(r.fse_fen for r in rows if r.gjhtqywlx in ("01", "02", "08") and r.fse_fen > 0)
+    interest = sum(r.fse_fen for r in rows if r.gjhtqywlx == "09")
+    withdrawn = -sum(r.fse_fen for r in rows if r.fse_fen < 0)
+    months = len({r.ssny for r in rows if r.gjhtqywlx in ("01", "02") and r.ssny})
+    return {"deposited_fen": deposited, "interest_fen": interest, "withdrawn_fen": withdrawn,
+            "other_fen": sum(r.fse_fen for r in rows) - deposited - interest + withdrawn, "months_paid": months}
+
+
+def _loan_lines(session, person, contract_no, start, end):
+    """The repayments of one loan of this person within [start, end], with the balance after each (counted back
+    from today's balance, so the statement agrees with the loan account)."""
+    from center.models import LoanRepayment
+    loan = session.get(Loan, str(contract_no or ""))
+    if loan is None or loan.person_id != person.id:
+        raise ApiError(404, "LOAN_NOT_FOUND", "未查询到该笔贷款", "no such loan for this person")
+    every = list(session.scalars(select(LoanRepayment).where(LoanRepayment.jkhtbh == loan.jkhtbh)
+                                 .order_by(LoanRepayment.paid_on, LoanRepayment.id)))
+    balance, after = loan.dkye_fen, {}
+    for r in reversed(every):
+        after[r.id] = balance
+        balance += r.principal_fen
+    inside = [r for r in every if start <= r.paid_on <= end]
+    later = [r for r in every if r.paid_on > end]
+    closing = after[inside[-1].id] if inside else (after[later[0].id] + later[0].principal_fen if later
+                                                   else loan.dkye_fen)
+    opening = closing + sum(r.principal_fen for r in inside)
+    lines = [{"date": r.paid_on.isoformat(), "summary": REPAYMENT_KINDS.get(r.kind, r.kind),
+              "principal_fen": r.principal_fen, "interest_fen": r.interest_fen + r.penalty_fen,
+              "amount_fen": -(r.principal_fen + r.interest_fen + r.penalty_fen), "balance_fen": after[r.id]}
+             for r in inside]
+    return loan, opening, closing, lines
 
 
 def _statement(session, request: Request, body: StatementIn):
@@ -192,34 +242,50 @@ def _statement(session, request: Request, body: StatementIn):
     today = B.today()
     if body.year > today.year:
         raise ApiError(422, "STATEMENT_YEAR", "不能打印未来年度的账户明细", f"year {body.year} is in the future")
+    if body.kind == "annual" and body.year >= today.year:
+        raise ApiError(422, "STATEMENT_YEAR_OPEN", f"{body.year}年度尚未结束，请选择已结束的年度打印年度对账单",
+                       f"annual statement for the running year {body.year}")
     start, end = date(body.year, 1, 1), min(date(body.year, 12, 31), today)
-    rows = list(session.scalars(select(DepositRecord).where(
-        DepositRecord.grzh == acct.grzh, DepositRecord.jzrq >= start, DepositRecord.jzrq <= end)
-        .order_by(DepositRecord.jzrq, DepositRecord.id)))
-    if rows:
-        opening = rows[0].balance_after_fen - rows[0].fse_fen
-        closing = rows[-1].balance_after_fen
+    extra: dict = {}
+    if body.kind == "loan":
+        loan, opening, closing, lines = _loan_lines(session, person, body.contract_no, start, end)
+        extra = {"contract_no": loan.jkhtbh, "loan_amount_fen": loan.htdkje_fen}
+        count = len(lines)
     else:
-        later = session.scalar(select(DepositRecord).where(DepositRecord.grzh == acct.grzh, DepositRecord.jzrq > end)
-                               .order_by(DepositRecord.jzrq, DepositRecord.id).limit(1))
-        opening = closing = (later.balance_after_fen - later.fse_fen) if later else acct.grzhye_fen
+        rows = list(session.scalars(select(DepositRecord).where(
+            DepositRecord.grzh == acct.grzh, DepositRecord.jzrq >= start, DepositRecord.jzrq <= end)
+            .order_by(DepositRecord.jzrq, DepositRecord.id)))
+        if rows:
+            opening = rows[0].balance_after_fen - rows[0].fse_fen
+            closing = rows[-1].balance_after_fen
+        else:
+            later = session.scalar(select(DepositRecord).where(DepositRecord.grzh == acct.grzh,
+                                                               DepositRecord.jzrq > end)
+                                   .order_by(DepositRecord.jzrq, DepositRecord.id).limit(1))
+            opening = closing = (later.balance_after_fen - later.fse_fen) if later else acct.grzhye_fen
+        lines = [{"date": r.jzrq.isoformat(), "summary": (r.summary or r.gjhtqywlx or "")[:32],
+                  "amount_fen": r.fse_fen, "balance_fen": r.balance_after_fen} for r in rows]
+        if body.kind == "annual":
+            extra = {"summary": _annual_summary(rows)}
+        count = len(rows)
     code = C.verification_code()
-    serial = f"MX{cfg(request).center_code}{today:%Y%m%d}{secrets.randbelow(10**8):08d}"
+    prefix = {"account": "MX", "annual": "DZ", "loan": "DM"}[body.kind]
+    serial = f"{prefix}{cfg(request).center_code}{today:%Y%m%d}{secrets.randbelow(10**8):08d}"
     content = {
-        "type": "account_statement", "version": 1, "title": "住房公积金个人账户明细",
+        "type": "account_statement" if body.kind == "account" else f"{body.kind}_statement", "version": 1,
+        "title": STATEMENT_TITLES[body.kind], "kind": body.kind,
         "serial": serial, "verification_code": code,
         "issuer": {"center_code": cfg(request).center_code, "center_name": cfg(request).center_name},
         "issued_on": today.isoformat(), "name_masked": mask_name(person.xingming),
         "id_number_masked": mask_id_number(person.zjhm), "id_digest": C.id_digest(serial, person.zjhm),
         "account_no": acct.grzh, "period_from": start.isoformat(), "period_to": end.isoformat(),
         "opening_fen": opening, "closing_fen": closing, "closing_uppercase": chinese_uppercase(closing),
-        "lines": [{"date": r.jzrq.isoformat(), "summary": (r.summary or r.gjhtqywlx or "")[:32],
-                   "amount_fen": r.fse_fen, "balance_fen": r.balance_after_fen} for r in rows],
+        "lines": lines, **extra,
     }
     signature = C.sign(content, signing_key(request))
     session.execute(insert(statements).values(verification_code=code, serial=serial, person_id=person.id,
                                               payload=content, signature=signature, issued_at=_now()))
-    log.info("statement %s (%d lines) issued for %s", serial, len(rows), mask_id_number(person.zjhm))
+    log.info("%s statement %s (%d lines) issued for %s", body.kind, serial, count, mask_id_number(person.zjhm))
     return 200, {"serial": serial, "verification_code": code, "content": content, "signature": signature,
                  "algorithm": "Ed25519"}
 

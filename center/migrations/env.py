@@ -5,7 +5,11 @@ from sqlalchemy import create_engine
 from center.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+# The center's models, and the tables services_extra defines on its own MetaData (created by revision 0002), so
+# that autogenerate sees both and proposes dropping neither.
+from center.api.services_extra import META as SERVICES_EXTRA_META  # noqa: E402
+
+target_metadata = [Base.metadata, SERVICES_EXTRA_META]
 
 
 def _render_item(type_, obj, autogen_context):
