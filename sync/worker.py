@@ -221,6 +221,7 @@ class SyncWorker:
         except CenterUnavailable as exc:
             self.journal.requeue(ids, 0.0, exc.code, exc.message_zh)
             self._link_failed(exc)
+            self._emit_queue()             # items queued while offline still count on the kiosk's header
             rep.error = exc
             return rep
         except BaseException:

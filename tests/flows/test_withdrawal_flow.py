@@ -101,9 +101,26 @@ def test_an_offline_withdrawal_over_the_floor_limit_is_refused_before_anything_i
     flow = start(kiosk, ZHANG)
     kiosk.offline()
     rent(flow, kiosk)
-    flow.enter_amount("60,000")
+    limit = kiosk.settings.offline.per_transaction_limit_fen
+    flow.enter_amount(limit + 1)                      # refused at the amount step, in plain Chinese
+    assert flow.state is Svc.INPUT and flow.step == "amount"
+    assert flow.message.code == "OFFLINE_AMOUNT_OVER_LIMIT" and "网络中断时单笔最多受理" in flow.message.zh
+    assert kiosk.journal.figures().depth == 0
+    flow.enter_amount(limit)                          # at the limit it may be queued: on to the card
+    assert flow.state is Svc.READ_CARD
+    flow.cancel()
+
+
+def test_an_amount_over_the_floor_limit_is_refused_at_confirmation_when_the_link_drops_just_before(kiosk):
+    desk = kiosk.ctx.desk                             # a terminal configured with a ¥500.00 floor limit
+    desk.limits = desk.limits.model_copy(update={"per_transaction_limit_fen": 50000})
+    flow = start(kiosk, ZHANG)
+    rent(flow, kiosk)                                 # online: the center's maximum applies, not the floor limit
+    flow.enter_amount("800")
     kiosk.devices.cardreader.insert(ZHANG)
     kiosk.settle(flow)
+    assert flow.state is Svc.CONFIRM
+    kiosk.offline()                                   # the link drops while the resident reads the confirmation
     flow.confirm()
     kiosk.settle(flow)
     assert flow.state is Svc.FAILED and flow.message.code == "OFFLINE_AMOUNT_OVER_LIMIT"

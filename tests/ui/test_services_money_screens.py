@@ -23,10 +23,18 @@ from kiosk.flows.services.base import Svc
 from kiosk.flows.services.flexible import year_month
 from tests.ui.conftest import texts_on_screen
 from tests.ui.servicehelpers import kiosk, shell  # noqa: F401  (pytest fixtures)
-from tests.ui.servicehelpers import (LEFT, WAIT, ZHOU, choose, click, find, grab, identify_as, online,
+from tests.ui.servicehelpers import (LEFT, WAIT, ZHANG, ZHOU, choose, click, find, grab, identify_as, online,
                                      open_tile, settle)
 
 pytestmark = pytest.mark.ui
+
+
+@pytest.fixture(autouse=True)
+def _before_the_resident_came(kiosk):
+    """What the terminal was told before this resident came (start-up syncs, notices posted to its thread) is
+    delivered now, not onto this resident's screens."""
+    kiosk.terminal.tasks.process()
+    yield
 
 
 # --- helpers of this module -------------------------------------------------------------------------------
@@ -169,3 +177,97 @@ def test_a_flexible_worker_opens_an_account_with_her_card_signs_the_agreement_an
     assert field_values(flow)["流水号"] in job.text
     grab(qtbot, shell, "money-10-deposit-done")
     end(qtbot, shell, kiosk)
+
+
+# --- 2. offline: store-and-forward within the floor limits, refusal above them, later delivery exactly once --
+
+def center_withdrawals(kiosk, client_id: str) -> int:
+    """Rows the center booked for this client id (read from the center's own database)."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(kiosk.embedded_center.db_url)
+    try:
+        with engine.connect() as c:
+            return c.execute(text("SELECT COUNT(*) FROM withdrawals WHERE client_id = :c"), {"c": client_id}).scalar()
+    finally:
+        engine.dispose()
+
+
+def balance_fen(kiosk, person) -> int:
+    from devices.base import CancelToken
+    return kiosk.services.center.person(person.id_number, CancelToken(0))["account"]["balance_fen"]
+
+
+def test_a_withdrawal_taken_offline_is_queued_says_so_and_reaches_the_center_exactly_once(qtbot, shell, kiosk):
+    t = kiosk.terminal
+    journal = kiosk.services.desk.journal
+    queued_before = journal.figures().depth
+    balance = balance_fen(kiosk, ZHANG)
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, ZHANG, card=True)     # identity needs the center: checked while online
+    settle(qtbot, flow, Svc.INPUT)
+    online(kiosk, False)                                   # then the link drops
+    qtbot.waitUntil(lambda: shell.offline_bar.isVisible(), timeout=WAIT)
+    choose(qtbot, shell, "choice_07")
+    page = shell.service
+    page.type_text("monthly_rent_fen", "1500")
+    page.type_text("rent_months", "2")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "amount" and "离线受理" in screen_text(shell)
+    # above the offline floor limit: refused at once, in plain Chinese; the resident may enter less
+    limit = t.settings.offline.per_transaction_limit_fen
+    page.type_text("amount", str(limit // 100 + 1))
+    click(qtbot, shell, "submit")
+    assert flow.state is Svc.INPUT and flow.message.code == "OFFLINE_AMOUNT_OVER_LIMIT"
+    QApplication.processEvents()
+    shown = shell.service.message.text()
+    assert shell.service.message.isVisible() and "网络中断时单笔最多受理¥50,000.00" in shown and plain_chinese(shown)
+    grab(qtbot, shell, "money-11-offline-over-the-floor-limit")
+    page.type_text("amount", "800")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.CONFIRM)
+    assert "¥800.00" in screen_text(shell) and "捌佰元整" in screen_text(shell)
+    grab(qtbot, shell, "money-12-offline-confirm")
+    before = len(sim_printer(kiosk).jobs)
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.DONE)
+    assert flow.outcome.queued
+    cid = flow.outcome.client_id
+    assert journal.get(cid).state.value == "queued"
+    text = screen_text(shell)
+    assert "已受理，待联网确认" in text and "¥800.00" in text
+    job = receipt_after(qtbot, kiosk, before)              # the paper says it is queued, not done
+    assert "已受理，待联网确认" in job.text and "800.00" in job.text and "联网后" in job.text
+    # the sync worker tries, cannot reach the center, and reports the queue: the header counts the item
+    assert kiosk.sync_worker.drain().error is not None
+    want = f"待上传 {queued_before + 1} 笔"
+    qtbot.waitUntil(lambda: shell.queue_label.text() == want, timeout=WAIT)
+    assert shell.queue_label.isVisible()
+    grab(qtbot, shell, "money-13-offline-queued-receipt")
+    end(qtbot, shell, kiosk)
+    assert shell.queue_label.text() == want                # still counted on the home screen
+
+    # an online-only money item cannot be done offline: its tile is greyed out and the flow refuses it
+    assert not next(x for x in t.tiles() if x.code == "flexible_sign").available
+    t.start_session(next(x for x in t.tiles() if x.code == "loan_calc"))
+    flow2 = t.open_service("flexible_sign")
+    shell.service.bind(flow2)
+    shell.show_page(shell.service)
+    assert flow2.state is Svc.FAILED and flow2.message.code == "OFFLINE_NOT_ALLOWED"
+    reason = refusal_text(shell)
+    assert "需联网办理" in reason and plain_chinese(reason)
+    grab(qtbot, shell, "money-14-offline-online-only-refused")
+    end(qtbot, shell, kiosk)
+
+    # the link returns: the worker delivers the queued withdrawal once; the center books it once
+    online(kiosk, True)
+    report = kiosk.sync_worker.drain()
+    assert report.error is None and report.accepted >= 1
+    assert journal.get(cid).state.value == "accepted"
+    qtbot.waitUntil(lambda: shell.queue_label.text() == "" if queued_before == 0 else "待上传" in
+                    shell.queue_label.text(), timeout=WAIT)
+    assert kiosk.sync_worker.drain().sent == 0             # nothing left: never sent twice
+    status = kiosk.services.desk.center.client.transaction_status(cid)
+    assert status.outcome.value == "accepted" and status.result["amount_fen"] == 80000
+    assert center_withdrawals(kiosk, cid) == 1
+    assert balance_fen(kiosk, ZHANG) == balance - 80000

@@ -60,6 +60,7 @@ class TransactionDesk:
         self.online = online
         self.wake = wake or (lambda: None)
         self.fallback_items = fallback_items or {}
+        self.staff = None       # bank counter: kiosk.staff.teller.TellerMode (stamp: teller, branch, supervisor)
 
     def _gate(self) -> OfflineGate:
         cat = self.catalog()
@@ -79,19 +80,35 @@ class TransactionDesk:
         """'online' | 'queue' | 'local' now; raises OfflineRefused (code + Chinese) when it cannot run."""
         return self._gate().decide(item_code, online=self.online()).mode
 
+    def check_amount(self, item_code: str, amount_fen: int) -> None:
+        """While the resident is still choosing the amount: raises OfflineRefused at once when the item would
+        have to queue (offline, store-and-forward) and the amount is over the per-transaction floor limit. No
+        disk I/O (safe on the screen's thread); the queue totals are checked again when the item is journaled."""
+        if self.check(item_code) != "queue":
+            return
+        from sync.journal import QueueFigures
+        self._gate().check_limits(amount_fen, QueueFigures(depth=0, queued_amount_fen=0, oldest_enqueued_at=None,
+                                                           now=0.0))
+
     def submit(self, item_code: str, kind: str, payload: dict, token: CancelToken, *,
                amount_fen: Optional[int] = None, person_key: Optional[str] = None) -> TxOutcome:
+        staff = self.staff.stamp(item_code, kind, amount_fen) if self.staff is not None else None   # PortError
+        teller_id = staff.get("teller_id") if staff else None
+        if staff:
+            payload = {**payload, "staff": staff}
         gate = self._gate()
         mode = gate.decide(item_code, online=self.online()).mode      # OfflineRefused: online-only, offline
         if mode == "queue":
-            entry = gate.journal_offline(item_code, payload, amount_fen=amount_fen, person_key=person_key)
+            entry = gate.journal_offline(item_code, payload, amount_fen=amount_fen, person_key=person_key,
+                                         teller_id=teller_id)
             self.wake()
             log.info("%s queued offline as %s", kind, entry.client_id)
             return TxOutcome(entry.client_id, "queued", "QUEUED_OFFLINE", QUEUED_TEXT, offline=True)
-        entry = self.journal.create(kind, payload, amount_fen=amount_fen, person_key=person_key)
+        entry = self.journal.create(kind, payload, amount_fen=amount_fen, person_key=person_key, teller_id=teller_id)
         cid = entry.client_id
         self.journal.mark_sending([cid])
-        item = TransactionIn(client_id=cid, kind=kind, created_at=entry.created_at, payload=payload)
+        item = TransactionIn(client_id=cid, kind=kind, created_at=entry.created_at, payload=payload,
+                             teller_id=teller_id)
         try:
             result = self.center.submit(item, token)
         except CenterOffline as exc:

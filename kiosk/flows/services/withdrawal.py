@@ -16,6 +16,7 @@ from kiosk.domain.money import format_yuan, parse_yuan
 from kiosk.flows.ports import BankCard
 from kiosk.flows.services.base import M, ServiceFlow, Svc, amount_view, fmt
 from kiosk.flows.services.desk import TxOutcome
+from sync.policy import OfflineRefused
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ EVIDENCE: dict[R, list[dict]] = {
 }
 
 AMOUNT_OVER = M("WD_AMOUNT_OVER_MAX", "提取金额不能超过可提取金额{max}", "amount above the center's maximum")
+OFFLINE_OVER_LIMIT = M("OFFLINE_AMOUNT_OVER_LIMIT", "网络中断时单笔最多受理{max}，请减少金额或联网后办理",
+                       "amount over the offline per-transaction limit")
 EVIDENCE_BAD = M("WD_EVIDENCE_FORMAT", "“{label}”填写不正确", "evidence field {name} invalid")
 OFFLINE_NOTE = "网络中断：本次申请离线受理，联网后由公积金中心审核，结果可凭流水号查询"
 
@@ -156,6 +159,14 @@ class WithdrawalFlow(ServiceFlow):
         top = self.decision.get("max_amount_fen") if self.decision else None
         if top is not None and fen > top:
             return self._go(Svc.INPUT, fmt(AMOUNT_OVER, max=format_yuan(top)))
+        try:                                  # offline: over the floor limit is refused now, not after confirming
+            self.ctx.desk.check_amount(self.code, fen)
+        except OfflineRefused as exc:
+            log.info("withdrawal amount %d fen refused offline: %s", fen, exc.detail)
+            if exc.code == "OFFLINE_AMOUNT_OVER_LIMIT":      # short enough for one line in care mode
+                top = self.ctx.desk.limits.per_transaction_limit_fen
+                return self._go(Svc.INPUT, fmt(OFFLINE_OVER_LIMIT, max=format_yuan(top)))
+            return self._go(Svc.INPUT, M(exc.code, exc.message_zh, exc.detail))
         self.amount_fen = fen
         self._to_card()
 
