@@ -355,8 +355,10 @@ def run_selftest(kiosk_app, out_dir: Path, cases: Optional[list[Case]] = None, t
                 _reset(app, shell, terminal)
             outcome.passed = outcome.passed and not outcome.error
             outcome.seconds = round(time.monotonic() - t0, 2)
+            paper = "+".join(sorted({"A4" if f.endswith(".pdf") else "receipt" for f in outcome.printed}))
+            said = outcome.code if outcome.state not in ("", "done") else (f"printed {paper}" if paper else "")
             echo(f"{n:>2} L{outcome.level if outcome.level >= 0 else '?'} {case.item:<24} "
-                 f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.state or '-':<8} {outcome.code:<22} "
+                 f"{'PASS' if outcome.passed else 'FAIL'}  {outcome.state or '-':<8} {said:<22} "
                  f"{outcome.seconds:5.1f}s{'  ' + outcome.error if outcome.error else ''}")
     finally:
         bot.close()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the kiosk with simulated devices and an embedded reference center, on this machine.
 # With a display it opens the kiosk window (and its simulator panel); without one it says how to get a
-# display and runs the headless self-test instead, writing receipts and certificates to var/demo/selftest.
+# display and runs the headless self-test instead: every resident service item through the real screens
+# (offscreen Qt), writing screenshots, receipts and A4 certificates to var/demo/selftest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export HPF_KIOSK_PROFILE=${HPF_KIOSK_PROFILE:-demo}
@@ -27,11 +28,13 @@ cat <<'MSG'
 MSG
 if has_cmd selftest; then
   out=var/demo/selftest
-  mkdir -p "$out"
+  rm -rf "$out" && mkdir -p "$out"
+  echo "   Every service item, one demo resident each (center/README.md): # level item result code/paper seconds"
   QT_QPA_PLATFORM=offscreen $K selftest --out "$out"
   rc=$?
-  echo "self-test exit $rc; what it printed is in $out/"
-  ls -1 "$out" 2>/dev/null | sed 's/^/   /'
+  n() { find "$out" -maxdepth 1 -name "$1" | wc -l; }
+  echo "self-test exit $rc. In $out/: $(n '*.png') screenshots, $(n '*.txt') receipts (decoded from the"
+  echo "   simulated printer), $(n '*.pdf') A4 PDFs (statement, certificates), summary.json (steps and reasons)"
   exit $rc
 fi
 echo "== the kiosk UI is not part of this build yet; device self-tests:"
