@@ -157,6 +157,15 @@ class SecuritySettings(_Section):
     lockout_s: Annotated[int, Field(ge=30, le=86_400)] = 900
 
 
+class TellerSettings(_Section):
+    """Bank-counter teller mode (role teller): above `supervisor_over_fen` per transaction (money items), or for
+    an item in `sensitive_items`, a supervisor signs in for that one action; a teller idle for `idle_signout_s`
+    is signed out."""
+    supervisor_over_fen: Annotated[int, Field(ge=0)] = 5_000_000               # ¥50,000.00
+    sensitive_items: list[str] = ["phone_change", "loan_prepayment", "transfer_in"]
+    idle_signout_s: Annotated[int, Field(ge=30, le=3600)] = 300
+
+
 class Settings(_Section):
     profile: str = "demo"
     terminal: TerminalSettings = TerminalSettings()
@@ -169,6 +178,7 @@ class Settings(_Section):
     paths: PathSettings = PathSettings()
     logging: LoggingSettings = LoggingSettings()
     security: SecuritySettings = SecuritySettings()
+    teller: TellerSettings = TellerSettings()
 
     # Derived locations; all runtime files live under paths.data_dir / paths.log_dir.
     @property

@@ -73,9 +73,11 @@ def create_shell(terminal, kiosk_mode: Optional[bool] = None, sim_panel: bool = 
     return app, shell, panel
 
 
-def run(terminal, after_show=None, audit=None, config_file=None) -> int:
+def run(terminal, after_show=None, audit=None, config_file=None, teller=None) -> int:
     """The GUI event loop; returns the exit status. after_show runs once the first screen is painted
-    (the composition root connects devices and the center then, so they do not delay the home screen)."""
+    (the composition root connects devices and the center then, so they do not delay the home screen).
+    `teller` (bank-teller terminals): a callable returning the TellerMode start-up built; the teller sign-in
+    page opens as soon as the terminal is ready."""
     problem = display_problem()
     if problem:
         print(problem, file=sys.stderr)
@@ -88,6 +90,7 @@ def run(terminal, after_show=None, audit=None, config_file=None) -> int:
     if panel:
         panel.show()
     staff = install_technician(shell, terminal.settings, audit, config_file)
+    counter = TellerInstaller(shell, teller) if teller is not None else None
     _quit_on_signals(app, shell)
     if after_show:
         from screens.qt import QTimer
@@ -97,6 +100,8 @@ def run(terminal, after_show=None, audit=None, config_file=None) -> int:
     rc = app.exec()
     if staff is not None:
         staff.close()
+    if counter is not None:
+        counter.close()
     shell.shutdown()
     return int(rc)
 
@@ -110,11 +115,44 @@ def install_technician(shell, settings, audit, config_file=None):
     try:
         from kiosk.staff.technician import TechnicianMode
         from screens.staff import install_staff
-        tech = TechnicianMode(settings, audit, config_file=config_file)
+        tech = TechnicianMode(settings, audit, config_file=config_file,
+                              devices=lambda: shell.terminal.devices.raw)   # the terminal's own devices
         return install_staff(shell, technician=tech, export_dir=str(settings.paths.log_dir))
     except Exception as exc:          # the resident kiosk must come up even if the staff screens cannot
         log.error("technician mode unavailable: %s: %s", type(exc).__name__, exc)
         return None
+
+
+def install_teller(shell, mode, reports_dir=None):
+    """Teller mode on a bank-teller terminal: the sign-in page first, then the teller's keyboard home (the
+    service items on behalf of a customer, combined loans, supervisor authorization, end of day)."""
+    from screens.staff import install_staff
+    return install_staff(shell, teller=mode, teller_reports_dir=reports_dir)
+
+
+class TellerInstaller:
+    """Installs teller mode once start-up has built it (the terminal's "ready" event, on the Qt thread)."""
+
+    def __init__(self, shell, teller):
+        self.shell, self.teller, self.staff = shell, teller, None
+        if shell.terminal.starting:
+            shell.bridge.add_target(self)
+        else:
+            self.on_event_ready()
+
+    def on_event_ready(self) -> None:
+        if self.staff is not None:
+            return
+        mode = self.teller()
+        if mode is None:
+            log.error("bank-teller terminal without teller mode: see the start-up notes (doctor)")
+            return
+        self.staff = install_teller(self.shell, mode)
+
+    def close(self) -> None:
+        if self.staff is not None:
+            self.staff.close()
+            self.staff.teller.mode.sign_out("shutdown")     # the event loop is over: no screen waits for the audit
 
 
 def _quit_on_signals(app, shell) -> None:

@@ -7,7 +7,11 @@ for that one action.
     need = mode.authorization_needed("withdrawal", amount_fen)
     ok = mode.authorize("S0001", password, kind="withdrawal", amount_fen=amount_fen) if need else None
     outcome = mode.submit("withdrawal", payload, amount_fen=amount_fen, approval=ok, person_key=id_number)
-    mode.check_idle()                                  # local sign-out after settings.session.idle_timeout_s
+    mode.check_idle()                                  # local sign-out after settings.teller.idle_signout_s
+
+The resident service flows run for a customer at the counter through the same TransactionDesk: the desk calls
+`mode.stamp(item, kind, amount_fen)` (teller, branch, terminal; the supervisor when one authorized it, see
+`mode.approve_next`) before it journals, so every transaction carries the teller and the branch.
 
 No Qt: screens render `mode.view()` and call these methods on a worker thread (they do network and disk I/O)."""
 from __future__ import annotations
@@ -43,6 +47,14 @@ class TellerLimits:
     lpr_5y: Decimal = Decimal("0.035")
     spread_first_home_bp: int = -45
     spread_second_home_bp: int = -25
+
+    @classmethod
+    def from_settings(cls, settings) -> "TellerLimits":
+        """The branch's limits from settings.teller (config/profiles/bank-teller.toml); the bank's rates stay."""
+        t = getattr(settings, "teller", None)
+        if t is None:
+            return cls()
+        return cls(supervisor_over_fen=int(t.supervisor_over_fen), sensitive_kinds=frozenset(t.sensitive_items))
 
     def commercial_rate(self, months: int, first_home: bool) -> Decimal:
         base = self.lpr_5y if months > 60 else self.lpr_1y
@@ -152,11 +164,12 @@ class TellerMode:
         self.port = port
         self.journal = journal
         self.audit = audit
-        self.limits = limits or TellerLimits()
+        self.limits = limits or TellerLimits.from_settings(settings)
         self.clock = clock
         self.catalog = catalog or (lambda: None)     # the cached catalog (item switches) when there is one
         self.session: Optional[TellerSession] = None
         self.message: Optional[StaffError] = None
+        self.pending: Optional[SupervisorApproval] = None     # for the next service-flow transaction (stamp)
         self._lock = threading.RLock()
 
     # --- sign-in / sign-out ------------------------------------------------------------------------
@@ -209,9 +222,15 @@ class TellerMode:
             self.session = session
             self.check_idle()
 
+    @property
+    def idle_s(self) -> int:
+        t = getattr(self.settings, "teller", None)
+        return int(t.idle_signout_s) if t is not None else int(self.settings.session.idle_timeout_s)
+
     def sign_out(self, reason: str = "logout") -> None:
         with self._lock:
             s, self.session = self.session, None
+            self.pending = None
             if s is None:
                 return
             self.audit.append(f"teller:{s.teller_id}", "teller.sign_out", target=f"branch:{s.branch}",
@@ -223,12 +242,12 @@ class TellerMode:
             self.session.last_activity = self.clock()
 
     def check_idle(self) -> bool:
-        """Signs the teller out locally after settings.session.idle_timeout_s without activity. True if so."""
+        """Signs the teller out locally after settings.teller.idle_signout_s without activity. True if so."""
         with self._lock:
             s = self.session
             if s is None:
                 return False
-            if self.clock() - s.last_activity >= self.settings.session.idle_timeout_s:
+            if self.clock() - s.last_activity >= self.idle_s:
                 self.sign_out("idle")
                 self.message = StaffError("TELLER_IDLE_SIGNED_OUT", "长时间未操作，已自动退出，请重新登录",
                                           "teller signed out after idle timeout")
@@ -362,11 +381,48 @@ class TellerMode:
                           result="ok" if state in ("accepted", "queued") else f"{state}:{code}",
                           details={"kind": kind, "amount_fen": amount_fen, "state": state, "code": code, **staff})
 
+    # --- the resident service flows at the counter (TransactionDesk.staff) ------------------------------
+
+    def approve_next(self, approval: Optional[SupervisorApproval]) -> None:
+        """Hold a supervisor's approval for the next service-flow transaction (the screen asked before 确认)."""
+        with self._lock:
+            self.pending = approval
+
+    def stamp(self, item_code: str, kind: str, amount_fen: Optional[int] = None) -> dict:
+        """Called by the TransactionDesk (on its worker) before it journals a transaction: the teller, branch
+        and terminal (and the supervisor who authorized it) that travel in the payload's "staff" and on the
+        journal row. Raises kiosk.flows.ports.PortError (code + Chinese) when nobody is signed in or a needed
+        supervisor approval is missing, used, stale or for another action: the desk then does nothing."""
+        from kiosk.flows.ports import PortError
+        with self._lock:
+            approval = None
+            try:
+                s = self.current()
+                need = self.authorization_needed(kind, amount_fen)
+                if need:
+                    approval, self.pending = self.pending, None
+                    self._check_approval(approval, s, kind, amount_fen, need)
+            except StaffError as exc:
+                log.warning("teller stamp for %s refused: %s %s", kind, exc.code, exc.detail)
+                self.audit.append(f"teller:{self.session.teller_id}" if self.session else "teller:-",
+                                  "teller.transaction", target=f"item:{item_code}", result=f"refused:{exc.code}",
+                                  details={"kind": kind, "amount_fen": amount_fen, "branch": self.branch})
+                raise PortError(exc.code, exc.message_zh, exc.detail or exc.code) from None
+            staff = {"teller_id": s.teller_id, "branch": s.branch, "terminal_id": s.terminal_id}
+            if approval is not None:
+                staff |= {"supervisor_id": approval.supervisor_id, "authorization": approval.reason}
+                approval.used = True
+            if kind != "evaluation":
+                self.audit.append(f"teller:{s.teller_id}", "teller.transaction", target=f"item:{item_code}",
+                                  result="submitted", details={"kind": kind, "amount_fen": amount_fen, **staff})
+            self.touch()
+            return staff
+
     # --- for screens -------------------------------------------------------------------------------
 
     def view(self) -> dict:
         s = self.session
         return {"signed_in": s is not None, "teller": s.view() if s else None, "branch": self.branch,
-                "terminal_id": self.settings.terminal.id, "idle_timeout_s": self.settings.session.idle_timeout_s,
+                "terminal_id": self.settings.terminal.id, "idle_timeout_s": self.idle_s,
                 "supervisor_over_fen": self.limits.supervisor_over_fen,
                 "message": self.message.as_dict() if self.message else None}

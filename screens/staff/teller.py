@@ -3,8 +3,18 @@ keyboard: Tab order, Enter submits), the signed-in teller's name and branch in t
 (also after settings.session.idle_timeout_s without a key or a click), the supervisor's authorization for one
 action, and the end-of-day report (PDF written to a folder, its path shown).
 
-Keyboard first: F2 主管授权, F9 日终报表, F12 退出登录, Esc 取消 (Ctrl+A / Ctrl+E / Ctrl+L work too).
-Every action is a kiosk.staff call (teller.TellerMode, eod.end_of_day), run on a worker; each is audited there."""
+Keyboard first: F2 主管授权, F5 组合贷款, F9 日终报表, F12 退出登录, Esc 取消 (Ctrl+A / Ctrl+G / Ctrl+E /
+Ctrl+L work too); on the workbench the service items carry a key (1-9, then letters) that opens them, and the
+arrow keys/Tab with Enter do the same.
+
+The teller runs the resident service items on behalf of a customer through the same shell pages and flows
+(shell.open_item: identification by ID card and face, then the item's ServicePage); the TransactionDesk stamps
+every transaction with the teller (TellerMode.stamp). Before 确认 of an action above the limits or marked
+sensitive the service page's guard holds the flow and the supervisor signs in on TellerAuthorizePage for that one
+action. The combined loan (组合贷款) has its own keyboard page after the same identification.
+
+Every action is a kiosk.staff call (teller.TellerMode, combined_loan, eod.end_of_day), run on a worker; each is
+audited there."""
 from __future__ import annotations
 
 import logging
@@ -13,14 +23,20 @@ from pathlib import Path
 from typing import Optional
 
 from kiosk.staff.errors import StaffError
-from screens.qt import QEvent, QFrame, QHBoxLayout, QKeySequence, QLineEdit, QObject, QShortcut, Qt, QTimer, QVBoxLayout
+from screens.qt import (QApplication, QEvent, QFrame, QGridLayout, QHBoxLayout, QKeySequence, QLineEdit,
+                        QObject, QPushButton, QShortcut, Qt, QTimer, QVBoxLayout, QWidget)
 from screens.staff.common import StaffPage, error_text, readonly_text, set_role
 from screens.widgets import label
 
 log = logging.getLogger(__name__)
 
 KIND_NAMES = {"withdrawal": "提取", "deposit": "缴存", "loan_prepayment": "提前还款", "phone_change": "手机号码变更",
-              "transfer_in": "转移接续"}
+              "transfer_in": "转移接续", "loan_preapply": "贷款预申请"}
+ITEM_KEYS = "123456789BCDFHKMNPRSTUVWXYZ"        # the workbench's item keys (no I/J/O/Q: read as 1/0; A/E/G/L Ctrl)
+ITEM_COLUMNS = 4
+ITEM_STYLE = ("QPushButton { font-size: 18px; min-height: 40px; padding: 2px 8px; text-align: left; }"
+              "QPushButton:focus { border: 3px solid #c77700; }")
+LEFT = Qt.AlignmentFlag.AlignLeft
 
 
 def _line(name: str, placeholder: str, password: bool = False) -> QLineEdit:
@@ -94,7 +110,8 @@ class TellerSignInPage(StaffPage):
 
 
 class TellerPage(StaffPage):
-    """The teller's workbench: who is signed in, supervisor authorization, end of day, sign-out."""
+    """The teller's workbench: who is signed in, the service items for a customer (one key each), the combined
+    loan, supervisor authorization, end of day, sign-out."""
     screen_name = "teller"
 
     def __init__(self, shell, controller: "TellerScreens"):
@@ -110,19 +127,77 @@ class TellerPage(StaffPage):
         v.addWidget(self.who)
         row = QHBoxLayout()
         row.addWidget(self.action("主管授权 F2", self.open_authorize, "secondary", "authorize_btn"))
+        row.addWidget(self.action("组合贷款 F5", self.c.open_combined, "secondary", "combined_btn"))
         row.addWidget(self.action("日终报表 F9", self.open_eod, "secondary", "eod_btn"))
         row.addWidget(self.action("退出登录 F12", self.sign_out, "danger", "sign_out_btn"))
         v.addLayout(row)
         self.message = readonly_text()
         self.message.setObjectName("teller_message")
         v.addWidget(self.message)
+        self.items_title = label("代客户办理：按编号键打开（或用方向键/Tab 选择后按回车）", "muted", align=LEFT)
+        v.addWidget(self.items_title)
+        self.items_host = QWidget()
+        self.items_grid = QGridLayout(self.items_host)
+        self.items_grid.setContentsMargins(0, 0, 0, 0)
+        self.items_grid.setSpacing(8)
+        self.items_host.setStyleSheet(ITEM_STYLE)     # a keyboard and a mouse at the counter: denser than tiles
+        v.addWidget(self.items_host)
+        self.item_keys: dict[str, object] = {}
+        self.item_buttons: list[QPushButton] = []
         v.addWidget(self._authorize_panel())
         v.addWidget(self._eod_panel())
         v.addStretch(1)
         self.shortcuts = (_shortcut(self, ("F2", "Ctrl+A"), self.open_authorize)
+                          + _shortcut(self, ("F5", "Ctrl+G"), self.c.open_combined)
                           + _shortcut(self, ("F9", "Ctrl+E"), self.open_eod)
                           + _shortcut(self, ("F12", "Ctrl+L"), self.sign_out)
                           + _shortcut(self, ("Esc",), self.close_panels))
+        for k in ITEM_KEYS:
+            self.shortcuts += _shortcut(self, (k,), lambda k=k: self.key_item(k))
+
+    # --- the service items, for a customer -------------------------------------------------------------
+    def rebuild_items(self) -> None:
+        """The teller terminal's items (the catalog, role teller), each with its key; unavailable ones greyed."""
+        while self.items_grid.count():
+            w = self.items_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.item_keys, self.item_buttons = {}, []
+        for i, (key, tile) in enumerate(zip(ITEM_KEYS, self.terminal.tiles())):
+            b = QPushButton(f"{key}  {tile.name_zh}")
+            b.setObjectName(f"item_{tile.code}")
+            b.setProperty("role", "secondary")
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            b.setEnabled(tile.available)
+            b.clicked.connect(lambda *_a, code=tile.code: self.c.open_item(code))
+            b.installEventFilter(self)
+            self.items_grid.addWidget(b, i // ITEM_COLUMNS, i % ITEM_COLUMNS)
+            self.item_keys[key] = tile
+            self.item_buttons.append(b)
+
+    def key_item(self, key: str) -> None:
+        """An item's key on the workbench (not while typing in a field or with a panel open)."""
+        if isinstance(QApplication.focusWidget(), QLineEdit) or self.auth_panel.isVisible() \
+                or self.eod_panel.isVisible() or self.busy:
+            return
+        tile = self.item_keys.get(key)
+        if tile is not None:
+            self.c.open_item(tile.code)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QEvent.Type.KeyPress or obj not in self.item_buttons:
+            return False
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            obj.click()
+            return True
+        step = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1, Qt.Key.Key_Up: -ITEM_COLUMNS,
+                Qt.Key.Key_Down: ITEM_COLUMNS}.get(event.key())
+        if step is None:
+            return False
+        i = self.item_buttons.index(obj) + step
+        if 0 <= i < len(self.item_buttons):
+            self.item_buttons[i].setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
 
     # --- supervisor authorization ----------------------------------------------------------------------
     def _authorize_panel(self) -> QFrame:
@@ -160,7 +235,17 @@ class TellerPage(StaffPage):
         f.hide()
         return f
 
+    def _panel_open(self) -> None:
+        """A panel takes the items' place (the workbench fits the screen)."""
+        self.items_title.hide()
+        self.items_host.hide()
+
+    def show_error(self, exc: BaseException) -> None:
+        super().show_error(exc)
+        self.message.setVisible(True)
+
     def open_authorize(self) -> None:
+        self._panel_open()
         self.eod_panel.hide()
         self.auth_panel.show()
         set_role(self.auth_message, "muted")
@@ -184,8 +269,9 @@ class TellerPage(StaffPage):
             from kiosk.domain.money import format_yuan
             self.approval = ok
             amount = f"，金额 {format_yuan(ok.amount_fen)}" if ok.amount_fen is not None else ""
-            self.auth_panel.hide()
+            self.close_panels()
             set_role(self.message, "")
+            self.message.setVisible(True)
             self.message.setText(f"主管 {ok.name}（{ok.supervisor_id}）已授权：{KIND_NAMES.get(ok.kind, ok.kind)}"
                                  f"{amount}。{ok.reason}")
 
@@ -218,6 +304,7 @@ class TellerPage(StaffPage):
 
     def open_eod(self) -> None:
         from sync.journal import LOCAL_TZ
+        self._panel_open()
         self.auth_panel.hide()
         self.eod_panel.show()
         if not self.eod_date.text():
@@ -256,6 +343,8 @@ class TellerPage(StaffPage):
     def close_panels(self) -> None:
         self.auth_panel.hide()
         self.eod_panel.hide()
+        self.items_title.show()
+        self.items_host.show()
 
     def sign_out(self) -> None:
         self.run("teller_sign_out", lambda: self.c.mode.sign_out("logout"), lambda _r: self.c.signed_out())
@@ -263,14 +352,307 @@ class TellerPage(StaffPage):
     def open(self) -> None:
         s = self.c.mode.session
         self.who.setText(f"柜员 {s.name}（{s.teller_id}）　网点 {s.branch}　终端 {s.terminal_id}" if s else "")
-        self.message.setText("F2 主管授权　F9 日终报表　F12 退出登录")
+        set_role(self.message, "")
+        self.message.setText(self.c.last_result)
+        self.message.setVisible(bool(self.c.last_result))
         self.close_panels()
+        self.rebuild_items()
 
     def wipe(self) -> None:
         self.approval = None
         for e in (self.sup_password, self.sup_id, self.auth_amount):
             e.clear()
         self.eod_result.setText("")
+
+
+def flow_amount(flow) -> Optional[int]:
+    """The amount a service flow will submit (fen): its amount_fen, else the last amount it shows."""
+    a = getattr(flow, "amount_fen", None)
+    if isinstance(a, int) and not isinstance(a, bool) and a > 0:
+        return a
+    amounts = flow.view()["amounts"]
+    return amounts[-1]["fen"] if amounts else None
+
+
+class TellerAuthorizePage(StaffPage):
+    """A supervisor signs in at this counter for the one action the service flow is about to submit."""
+    screen_name = "teller_authorize"
+
+    def __init__(self, shell, controller: "TellerScreens"):
+        super().__init__(shell)
+        self.c = controller
+        self.kind, self.amount_fen, self.on_ok = "", None, None
+        v = QVBoxLayout(self)
+        v.setContentsMargins(160, 32, 160, 32)
+        v.setSpacing(14)
+        v.addWidget(label("主管授权（本笔业务一次有效）", "title"))
+        self.what = label("", align=LEFT)
+        self.what.setObjectName("authorize_what")
+        v.addWidget(self.what)
+        self.sup_id = _line("flow_supervisor_id", "主管柜员号")
+        self.sup_password = _line("flow_supervisor_password", "主管密码", password=True)
+        v.addWidget(self.sup_id)
+        v.addWidget(self.sup_password)
+        self.setTabOrder(self.sup_id, self.sup_password)
+        self.sup_id.returnPressed.connect(self.sup_password.setFocus)
+        self.sup_password.returnPressed.connect(self.submit)
+        self.message = label("", "muted")
+        self.message.setObjectName("flow_auth_message")
+        v.addWidget(self.message)
+        row = QHBoxLayout()
+        row.addWidget(self.action("授权并提交（Enter）", self.submit, "", "flow_auth_ok"))
+        row.addWidget(self.action("取消（Esc）", self.cancel, "secondary", "flow_auth_cancel"))
+        v.addLayout(row)
+        v.addStretch(1)
+        self.shortcuts = _shortcut(self, ("Esc",), self.cancel)
+
+    def ask(self, flow, kind: str, amount_fen: Optional[int], reason: str, on_ok) -> None:
+        from kiosk.domain.money import chinese_uppercase, format_yuan
+        self.kind, self.amount_fen, self.on_ok = kind, amount_fen, on_ok
+        who = flow.view().get("identity") or {}
+        amount = f"\n金额：{format_yuan(amount_fen)}（{chinese_uppercase(amount_fen)}）" if amount_fen else ""
+        self.what.setText(f"业务：{getattr(flow, 'title_zh', kind)}　客户：{who.get('name', '')} "
+                          f"{who.get('id_number', '')}{amount}\n原因：{reason}")
+        self.sup_id.clear()
+        self.sup_password.clear()
+        set_role(self.message, "muted")
+        self.message.setText("请主管输入柜员号和密码，按回车授权")
+        self.shell.show_page(self)
+        self.sup_id.setFocus()
+
+    def submit(self) -> None:
+        sid, pw = self.sup_id.text().strip(), self.sup_password.text()
+        self.sup_password.clear()
+        mode, kind, amount = self.c.mode, self.kind, self.amount_fen
+
+        def work():
+            ok = mode.authorize(sid, pw, kind=kind, amount_fen=amount)
+            mode.approve_next(ok)
+            return ok
+
+        def refused(exc: BaseException) -> None:
+            set_role(self.message, "message")
+            self.message.setText(error_text(exc))
+            self.sup_password.setFocus()
+        self.run("supervisor_authorize_flow", work, lambda ok: self._done(ok), refused)
+
+    def _done(self, ok) -> None:
+        on_ok, self.on_ok = self.on_ok, None
+        self.c.last_result = f"主管 {ok.name}（{ok.supervisor_id}）已授权：{ok.reason}"
+        if on_ok:
+            on_ok()
+
+    def cancel(self) -> None:
+        self.on_ok = None
+        self.c.mode.approve_next(None)
+        self.shell.show_page(self.shell.service)
+
+    def wipe(self) -> None:
+        self.sup_id.clear()
+        self.sup_password.clear()
+        self.what.clear()
+        self.on_ok = None
+
+
+class CombinedLoanPage(StaffPage):
+    """组合贷款 for the identified customer: the keyboard form, the split (the HPF maximum from the center), one
+    schedule with both parts and the total per month (paged: PgUp/PgDn), then the application (F8)."""
+    screen_name = "teller_combined"
+    ROWS = 12
+
+    def __init__(self, shell, controller: "TellerScreens"):
+        super().__init__(shell)
+        self.c = controller
+        self.id_number = ""
+        self.quote = None
+        self.page_no = 0
+        v = QVBoxLayout(self)
+        v.setContentsMargins(24, 8, 24, 8)
+        v.setSpacing(8)
+        v.addWidget(label("组合贷款（公积金 + 商业贷款，一次申请）", "title"))
+        self.customer = label("", "muted", align=LEFT)
+        self.customer.setObjectName("combined_customer")
+        v.addWidget(self.customer)
+        form = QGridLayout()
+        form.setSpacing(8)
+        self.price = _line("combined_price", "房屋总价（元）")
+        self.need = _line("combined_need", "贷款总额（元）")
+        self.months = _line("combined_months", "期限（月）")
+        self.first = _line("combined_first_home", "首套房 Y/N")
+        self.method = _line("combined_method", "还款方式 1 等额本息 / 2 等额本金")
+        self.first.setText("Y")
+        self.method.setText("1")
+        fields = [("房屋总价（元）", self.price), ("贷款总额（元）", self.need), ("期限（月）", self.months),
+                  ("首套房 Y/N", self.first), ("1 等额本息 / 2 等额本金", self.method)]
+        for i, (text, w) in enumerate(fields):
+            form.addWidget(label(text, "muted", align=LEFT), 0, i)
+            form.addWidget(w, 1, i)
+        for i, stretch in enumerate((3, 3, 2, 2, 3)):
+            form.setColumnStretch(i, stretch)
+        v.addLayout(form)
+        chain = [w for _t, w in fields]
+        for a, b in zip(chain, chain[1:]):
+            self.setTabOrder(a, b)
+            a.returnPressed.connect(b.setFocus)
+        self.method.returnPressed.connect(self.calculate)
+        self.message = label("", "muted", align=LEFT)
+        self.message.setObjectName("combined_message")
+        v.addWidget(self.message)
+        self.summary = label("", align=LEFT)
+        self.summary.setObjectName("combined_summary")
+        v.addWidget(self.summary)
+        self.table_host = QWidget()
+        self.table_host.setStyleSheet("QLabel { font-size: 16px; }")
+        self.table = QGridLayout(self.table_host)
+        self.table.setContentsMargins(0, 0, 0, 0)
+        self.table.setHorizontalSpacing(16)
+        self.table.setVerticalSpacing(0)
+        v.addWidget(self.table_host)
+        self.page_label = label("", "muted")
+        self.page_label.setObjectName("combined_page")
+        v.addWidget(self.page_label)
+        v.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.action("试算（Enter）", self.calculate, "secondary", "combined_calc"))
+        self.apply_btn = self.action("提交申请（F8）", self.apply, "", "combined_apply")
+        row.addWidget(self.apply_btn)
+        row.addWidget(self.action("结束（Esc）", self.finish, "secondary", "combined_end"))
+        v.addLayout(row)
+        self.shortcuts = (_shortcut(self, ("F8", "Ctrl+Return"), self.apply)
+                          + _shortcut(self, ("PgDown",), lambda: self.turn(1))
+                          + _shortcut(self, ("PgUp",), lambda: self.turn(-1))
+                          + _shortcut(self, ("Esc",), self.finish))
+
+    def open(self, id_number: str, masked: str) -> None:
+        self.wipe()
+        self.id_number = id_number
+        self.customer.setText(f"客户：{masked}（已核验身份证和人脸）")
+        set_role(self.message, "muted")
+        self.message.setText("输入各项后按回车试算；公积金部分以中心核定的最高额度为限，其余为商业贷款")
+        self.shell.show_page(self)
+        self.price.setFocus()
+
+    def _request(self):
+        from kiosk.domain.money import parse_yuan
+        from kiosk.staff.combined_loan import CombinedRequest
+        try:
+            months = int(self.months.text().strip())
+        except ValueError:
+            raise StaffError("LOAN_TERM_INVALID", "贷款期限应为1至360个月", "months not a number") from None
+        first = self.first.text().strip().upper()
+        if first not in ("Y", "N", "是", "否"):
+            raise StaffError("LOAN_FIRST_HOME", "首套房请输入 Y 或 N", f"first home {first!r}")
+        method = {"1": "01", "2": "02", "01": "01", "02": "02"}.get(self.method.text().strip())
+        if method is None:
+            raise StaffError("LOAN_METHOD", "还款方式请输入 1（等额本息）或 2（等额本金）", "method not 1/2")
+        try:
+            price, need = parse_yuan(self.price.text().strip()), parse_yuan(self.need.text().strip())
+        except Exception as exc:
+            raise StaffError(getattr(exc, "code", "AMOUNT_FORMAT"), "请输入正确的金额（元）", str(exc)) from None
+        return CombinedRequest(self.id_number, price, need, months, first in ("Y", "是"), method)
+
+    def calculate(self) -> None:
+        from kiosk.staff.combined_loan import quote
+        try:
+            req = self._request()
+        except StaffError as exc:
+            return self._error(exc)
+        mode = self.c.mode
+        self.quote = None
+        self.run("combined_quote", lambda: (mode.touch(), quote(mode.port, req, mode.limits))[1], self._quoted,
+                 self._error)
+
+    def _quoted(self, q) -> None:
+        self.quote, self.page_no = q, 0
+        self.apply_btn.setEnabled(True)
+        view = q.view()
+        h, c = view["parts"]
+        from kiosk.domain.money import format_yuan
+        top = q.hpf_decision.get("max_amount_fen")
+        set_role(self.message, "")
+        self.message.setText(f"公积金可贷最高额度 {format_yuan(int(top or 0))}（中心核定）　F8 提交申请　"
+                             "PgUp/PgDn 翻页")
+        self.summary.setText(f"{h['label']} {h['amount']}（{h['annual_rate']}）＋ {c['label']} {c['amount']}"
+                             f"（{c['annual_rate']}）＝ {view['total']}　首月合计月供 {view['first_month_payment']}")
+        self._render_page()
+
+    def _render_page(self) -> None:
+        from kiosk.domain.money import format_yuan
+        while self.table.count():
+            w = self.table.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        if self.quote is None:
+            self.page_label.setText("")
+            return
+        rows = self.quote.rows()
+        pages = max(1, (len(rows) + self.ROWS - 1) // self.ROWS)
+        self.page_no = max(0, min(self.page_no, pages - 1))
+        dates = any(r["due_date"] for r in rows)
+        heads = ["期次"] + (["还款日"] if dates else []) + ["公积金月供", "商贷月供", "合计月供", "剩余本金合计"]
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for j, h in enumerate(heads):
+            self.table.addWidget(label(h, "muted", wrap=False, align=right), 0, j)
+        for i, r in enumerate(rows[self.page_no * self.ROWS:(self.page_no + 1) * self.ROWS], start=1):
+            cells = [str(r["period"])] + ([r["due_date"] or ""] if dates else []) + [
+                format_yuan(r["hpf_payment_fen"]), format_yuan(r["commercial_payment_fen"]),
+                format_yuan(r["payment_fen"]), format_yuan(r["remaining_fen"])]
+            for j, text in enumerate(cells):
+                w = label(text, wrap=False, align=right)
+                w.setObjectName("schedule_cell")
+                self.table.addWidget(w, i, j)
+        self.page_label.setText(f"第 {self.page_no + 1} / {pages} 页（共 {len(rows)} 期）")
+
+    def turn(self, step: int) -> None:
+        if self.quote is not None:
+            self.page_no += step
+            self._render_page()
+
+    def apply(self) -> None:
+        from kiosk.staff.combined_loan import apply
+        if self.quote is None or self.busy:
+            return self._error(StaffError("LOAN_NOT_QUOTED", "请先按回车试算，再提交申请", "apply before quote"))
+        q, mode = self.quote, self.c.mode
+        self.run("combined_apply", lambda: apply(mode, q), self._applied, self._error)
+
+    def _applied(self, out) -> None:
+        state = {"accepted": "中心已受理", "queued": "已受理，待联网确认", "rejected": "中心未受理",
+                 "needs_review": "待工作人员核对"}.get(out.state, out.state)
+        ok = out.state in ("accepted", "queued")
+        set_role(self.message, "" if ok else "message")
+        serial = out.result.get("serial") or out.client_id
+        self.message.setText(f"组合贷款申请：{state}（{out.code}）　流水号 {serial}　经办柜员 {out.teller_id}"
+                             f"　网点 {out.branch}" + ("" if ok else f"\n{out.message_zh}"))
+        self.c.last_result = f"上一笔：组合贷款申请 {state}，流水号 {serial}"
+        self.last_outcome = out
+        if ok:
+            self.quote = None
+            self.apply_btn.setEnabled(False)
+
+    def _error(self, exc: BaseException) -> None:
+        set_role(self.message, "message")
+        self.message.setText(error_text(exc))
+
+    def finish(self) -> None:
+        """The customer is done: the session ends (wiped) and the workbench comes back."""
+        if self.busy:
+            return
+        t = self.terminal
+        if t.session:
+            t.end_session("finished")
+        else:
+            self.c.back_to_teller()
+
+    def wipe(self) -> None:
+        self.id_number, self.quote, self.page_no, self.last_outcome = "", None, 0, None
+        for e in (self.price, self.need, self.months):
+            e.clear()
+        self.first.setText("Y")
+        self.method.setText("1")
+        for w in (self.customer, self.summary, self.message, self.page_label):
+            w.clear()
+        self._render_page()
+        self.apply_btn.setEnabled(True)
 
 
 class TellerScreens(QObject):
@@ -284,8 +666,13 @@ class TellerScreens(QObject):
         self.port = port if port is not None else mode.port
         self.audit = audit if audit is not None else mode.audit
         self.reports_dir = Path(reports_dir) if reports_dir else Path(mode.settings.paths.data_dir) / "reports"
+        self.last_result = ""
         self.sign_in_page = TellerSignInPage(shell, self)
         self.page = TellerPage(shell, self)
+        self.authorize_page = TellerAuthorizePage(shell, self)
+        self.combined_page = CombinedLoanPage(shell, self)
+        shell.service.guard = self.guard
+        shell.bridge.add_target(self)
         self.header_label = label("", wrap=False)
         self.header_label.setObjectName("teller_header")
         shell.center_label.parentWidget().layout().insertWidget(1, self.header_label)
@@ -306,6 +693,8 @@ class TellerScreens(QObject):
     def _back_to_teller(self) -> None:
         if self.shell.stack.currentWidget() is not self.shell.home:
             return
+        self.authorize_page.wipe()
+        self.combined_page.wipe()
         if self.mode.session is not None:
             self.page.open()
             self.shell.show_page(self.page)
@@ -314,7 +703,74 @@ class TellerScreens(QObject):
                               == "message" else "")
 
     def pages(self) -> list:
-        return [self.sign_in_page, self.page]
+        return [self.sign_in_page, self.page, self.authorize_page, self.combined_page]
+
+    def on_event_network(self, online: bool, queued: int) -> None:
+        if self.shell.stack.currentWidget() is self.page:
+            self.page.rebuild_items()
+
+    def on_event_catalog(self, catalog) -> None:
+        self.on_event_network(True, 0)
+
+    def back_to_teller(self) -> None:
+        self.shell.show_page(self.shell.home)         # -> _page_changed -> the workbench (or the sign-in page)
+
+    # --- for a customer: the same items and flows as the resident kiosk --------------------------------------
+    def open_item(self, code: str) -> None:
+        """A service item for the customer at the counter: the shell's own path (ID card and face, then the
+        item's flow on the ServicePage); the desk stamps the transaction with the signed-in teller."""
+        tile = next((t for t in self.shell.terminal.tiles() if t.code == code), None)   # available now?
+        if self.mode.session is None or self.page.busy or tile is None or not tile.available:
+            return
+        self.last_result = ""
+        self.mode.touch()
+        log.info("teller %s opens %s for a customer", self.mode.session.teller_id, tile.code)
+        self.shell.open_item(tile)
+
+    def open_combined(self) -> None:
+        """组合贷款: the customer is identified (ID card and face, L2) like for any item, then the loan page."""
+        from kiosk.flows.home import Tile
+        from kiosk.flows.identification import IdStep
+        if self.mode.session is None or self.shell.stack.currentWidget() is not self.page or self.page.busy:
+            return
+        t = self.shell.terminal
+        if t.starting or t.services is None:
+            set_role(self.page.message, "message")
+            self.page.message.setText("终端正在连接公积金中心，请稍候再办理（TERMINAL_STARTING）")
+            self.page.message.setVisible(True)
+            return
+        self.mode.touch()
+        t.start_session(Tile("loan_combined", "组合贷款", "Combined loan", 2, True, moves_money=False))
+        flow = t.identify()
+        self.shell.identify.bind(flow)
+
+        def changed(f, old, new) -> None:
+            if new is IdStep.VERIFIED and old is not IdStep.VERIFIED and t.session is not None:
+                from kiosk.domain.masking import mask_id_number, mask_name
+                doc = f.document
+                self.combined_page.open(doc.id_number, f"{mask_name(doc.name)} {mask_id_number(doc.id_number)}")
+        flow.subscribe(lambda f, old, new: QTimer.singleShot(0, lambda: changed(f, old, new)))
+        self.shell.show_page(self.shell.identify)
+
+    def guard(self, flow, method: str) -> bool:
+        """ServicePage.guard: before 确认 of an action above the limit or marked sensitive, hold it until a
+        supervisor signs in for it (then the flow goes on with the approval waiting in TellerMode)."""
+        if method != "confirm" or self.mode.session is None:
+            return True
+        kind, amount = flow.code, flow_amount(flow)
+        need = self.mode.authorization_needed(kind, amount)
+        if not need:
+            return True
+        p = self.mode.pending
+        if p is not None and not p.used and p.kind == kind and p.amount_fen == amount:
+            return True
+
+        def approved() -> None:
+            self.shell.show_page(self.shell.service)
+            if self.shell.service.flow is flow:
+                self.shell.service.call("confirm")
+        self.authorize_page.ask(flow, kind, amount, need, approved)
+        return False
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress):
@@ -336,6 +792,10 @@ class TellerScreens(QObject):
         self.shell.show_page(self.page)
 
     def signed_out(self, message: str = "") -> None:
+        if self.shell.terminal.session:             # the customer's data never stays behind the sign-in page
+            self.shell.terminal.cancel_session()
+        self.authorize_page.wipe()
+        self.combined_page.wipe()
         self.show_sign_in(message)
 
     def check_idle(self) -> None:
@@ -374,5 +834,10 @@ class TellerScreens(QObject):
 
     def close(self) -> None:
         self.idle_timer.stop()
+        if self.shell.service.guard == self.guard:
+            self.shell.service.guard = None
+        targets = getattr(self.shell.bridge, "_targets", [])
+        if self in targets:
+            targets.remove(self)
         self.shell.stack.currentChanged.disconnect(self._page_changed)
         self.shell.app.removeEventFilter(self)
