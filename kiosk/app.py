@@ -53,6 +53,7 @@ class KioskApp:
     connecting: bool = False
     services: Any = None                                 # ServiceContext for the resident service flows
     audit_log: Any = None                                # the shared AuditLog when the caller opened it
+    teller: Any = None                                   # kiosk.staff.teller.TellerMode on a bank-teller terminal
 
     def close(self, startup_wait_s: float = 60.0) -> None:
         """Stop everything. If the window closed while start-up was still connecting, wait for it and take
@@ -176,16 +177,52 @@ def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: 
             creds = TerminalCredentials(settings.terminal.id, b"")
     timeouts = (settings.center.connect_timeout_s, settings.center.read_timeout_s)
     center = HttpIdentityCenter(url, creds.terminal_id, creds.secret, timeouts, switch)
+    if app.audit_log is None:      # teller mode and the center's remote commands write to the AuditLog itself
+        app.audit_log = open_audit_log(settings)
+        if app.audit_log is not None:
+            closers.append(app.audit_log.close)
     audit = _audit_sink(settings, terminal.tasks, closers, app.audit_log)
     try:
         if creds.secret:
-            app.sync_worker = _start_sync(settings, url, creds, switch, terminal, closers, start_sync)
+            from kiosk.staff.remote import attach_to_kiosk          # item switches, announcements, log upload
+            app.sync_worker = _start_sync(settings, url, creds, switch, terminal, closers, start_sync,
+                                          before_start=lambda w: attach_to_kiosk(
+                                              settings, w, terminal, app.audit_log, url=url, credentials=creds,
+                                              switch=switch, closers=closers))
     finally:
         devices = devices_future.result()
         closers[:0] = [d.close for d in devices.raw.values()]
     if creds.secret and services:
         _attach_services(settings, terminal, app, devices, center, url, creds, switch, closers)
+        if _is_teller(settings):
+            _attach_teller(settings, terminal, app, url, creds, closers)
     return devices, center, audit, list(reversed(closers))
+
+
+def _is_teller(settings: Settings) -> bool:
+    return getattr(settings.terminal.role, "value", settings.terminal.role) == "teller"
+
+
+def _attach_teller(settings, terminal, app, url, creds, closers) -> None:
+    """Bank counter (role teller): TellerMode over the service flows' journal, the terminal's one audit log and a
+    signed staff client; the desk then stamps every transaction with the signed-in teller and branch."""
+    if app.services is None or app.audit_log is None:
+        app.notes.append("teller: not available (needs the service flows and the audit log)")
+        log.error("teller mode unavailable: services %s, audit log %s", app.services is not None,
+                  app.audit_log is not None)
+        return
+    try:
+        from kiosk.staff.center import StaffCenterClient
+        from kiosk.staff.teller import TellerMode
+        client = StaffCenterClient(url, creds, connect_timeout_s=settings.center.connect_timeout_s,
+                                   read_timeout_s=settings.center.read_timeout_s, verify_tls=settings.center.verify_tls)
+        closers.append(client.close)
+        app.teller = TellerMode(settings, client, app.services.desk.journal, app.audit_log,
+                                catalog=lambda: terminal.catalog)
+        app.services.desk.staff = app.teller
+    except Exception as exc:
+        log.error("teller mode unavailable: %s: %s", type(exc).__name__, exc)
+        app.notes.append(f"teller: not available ({exc})")
 
 
 class _AttachingTerminal:
@@ -223,7 +260,7 @@ def build_app(settings: Settings, *, start_sync: bool = True, services: bool = F
     return app
 
 
-def _start_sync(settings, url, creds, switch, terminal: Terminal, closers, start: bool):
+def _start_sync(settings, url, creds, switch, terminal: Terminal, closers, start: bool, before_start=None):
     from kiosk.flows.adapters import SwitchableCenterPort
     from sync.client import HttpCenterClient
     from sync.downward import CatalogCache
@@ -250,6 +287,8 @@ def _start_sync(settings, url, creds, switch, terminal: Terminal, closers, start
             if cached:
                 tasks.post(lambda: terminal.set_catalog(cached.catalog))
     worker.subscribe(on_sync)
+    if before_start is not None:
+        before_start(worker)
     if start:
         worker.start(initial_delay_s=0)
         closers.append(worker.stop)
@@ -295,7 +334,8 @@ def run_gui(settings: Settings, config_file: Optional[str] = None) -> int:
     app.audit_log = open_audit_log(settings)      # before start-up connects: kiosk and technician share it
     try:
         from screens.app import run
-        return run(app.terminal, after_show=app.begin, audit=app.audit_log, config_file=config_file)
+        return run(app.terminal, after_show=app.begin, audit=app.audit_log, config_file=config_file,
+                   teller=(lambda: app.teller) if _is_teller(settings) else None)
     finally:
         app.close()
         if app.audit_log is not None:
