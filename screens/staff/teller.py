@@ -298,6 +298,13 @@ class TellerPage(StaffPage):
         self.eod_result = readonly_text()
         self.eod_result.setObjectName("eod_result")
         v.addWidget(self.eod_result)
+        self.eod_lines_host = QWidget()
+        self.eod_lines_host.setStyleSheet("QLabel { font-size: 17px; }")
+        self.eod_lines = QGridLayout(self.eod_lines_host)
+        self.eod_lines.setContentsMargins(0, 0, 0, 0)
+        self.eod_lines.setHorizontalSpacing(24)
+        self.eod_lines.setVerticalSpacing(2)
+        v.addWidget(self.eod_lines_host)
         self.eod_panel = f
         f.hide()
         return f
@@ -310,6 +317,7 @@ class TellerPage(StaffPage):
         if not self.eod_date.text():
             self.eod_date.setText(datetime.now(LOCAL_TZ).date().isoformat())
         self.eod_result.setText("按回车生成当日报表（与中心对账）")
+        self.show_eod_lines(None)
         self.eod_date.setFocus()
 
     def end_of_day(self) -> None:
@@ -333,11 +341,37 @@ class TellerPage(StaffPage):
                 + ("与中心对账一致" if eod.balanced else
                    f"与中心对账有 {len(eod.reconcile.get('differences', []))} 处差异，请核查"))
             self.last_report = path
+            self.show_eod_lines(eod.view())
 
         def refused(exc: BaseException) -> None:
             set_role(self.eod_result, "message")
             self.eod_result.setText(error_text(exc))
         self.run("teller_end_of_day", lambda: c.end_of_day(day), done, refused)
+
+    def show_eod_lines(self, view: Optional[dict]) -> None:
+        """By item: accepted, queued (待确认) and refused (未受理), count and amount, then the totals."""
+        from kiosk.domain.money import format_yuan
+        while self.eod_lines.count():
+            w = self.eod_lines.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        if not view:
+            return
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        heads = ["业务", "成功笔数", "成功金额", "待确认笔数", "待确认金额", "未受理笔数", "未受理金额"]
+        rows = [[l["item"], str(l["accepted_count"]), format_yuan(l["accepted_fen"]), str(l["queued_count"]),
+                 format_yuan(l["queued_fen"]), str(l["refused_count"]), format_yuan(l["refused_fen"])]
+                for l in view["lines"]]
+        t = view["totals"]
+        rows.append(["合计", str(t["accepted_count"]), format_yuan(t["accepted_fen"]), str(t["queued_count"]),
+                     format_yuan(t["queued_fen"]), str(t["refused_count"]), format_yuan(t["refused_fen"])])
+        for j, h in enumerate(heads):
+            self.eod_lines.addWidget(label(h, "muted", wrap=False, align=LEFT if j == 0 else right), 0, j)
+        for i, r in enumerate(rows, start=1):
+            for j, text in enumerate(r):
+                w = label(text, wrap=False, align=LEFT if j == 0 else right)
+                w.setObjectName("eod_cell")
+                self.eod_lines.addWidget(w, i, j)
 
     # --- the rest ----------------------------------------------------------------------------------------
     def close_panels(self) -> None:
@@ -363,6 +397,7 @@ class TellerPage(StaffPage):
         for e in (self.sup_password, self.sup_id, self.auth_amount):
             e.clear()
         self.eod_result.setText("")
+        self.show_eod_lines(None)
 
 
 def flow_amount(flow) -> Optional[int]:
@@ -506,7 +541,7 @@ class CombinedLoanPage(StaffPage):
         self.table = QGridLayout(self.table_host)
         self.table.setContentsMargins(0, 0, 0, 0)
         self.table.setHorizontalSpacing(16)
-        self.table.setVerticalSpacing(0)
+        self.table.setVerticalSpacing(2)
         v.addWidget(self.table_host)
         self.page_label = label("", "muted")
         self.page_label.setObjectName("combined_page")

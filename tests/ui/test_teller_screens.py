@@ -319,6 +319,8 @@ def test_end_of_day_counts_this_runs_transactions_by_outcome_and_writes_the_pdf(
     qtbot.keyClick(page.eod_date, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "报表已生成" in page.eod_result.text(), timeout=WAIT)
     shot(qtbot, shell, "11-end-of-day")
+    cells = [w.text() for w in page.eod_lines_host.findChildren(type(page.eod_result)) if w.isVisible()]
+    assert {"提取", "好差评", "合计", "待确认笔数"} <= set(cells)
     after = figures()
     w0, w1 = before.get("提取", {}), after["提取"]
     assert w1.get("queued_count", 0) - w0.get("queued_count", 0) == 1
