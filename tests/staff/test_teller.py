@@ -49,10 +49,11 @@ def test_wrong_passwords_lock_the_teller_at_the_center(counter):
 
 def test_an_idle_teller_is_signed_out_locally(counter):
     counter.mode.sign_in(*TELLER)
-    counter.clock.advance(counter.settings.session.idle_timeout_s - 1)
+    assert counter.mode.idle_s == counter.settings.teller.idle_signout_s == 300     # config/profiles/bank-teller
+    counter.clock.advance(counter.mode.idle_s - 1)
     assert not counter.mode.check_idle()
     counter.mode.touch()
-    counter.clock.advance(counter.settings.session.idle_timeout_s)
+    counter.clock.advance(counter.mode.idle_s)
     with pytest.raises(StaffError) as e:
         counter.mode.submit("evaluation", {"score": 5})
     assert e.value.code == "TELLER_IDLE_SIGNED_OUT"
@@ -235,3 +236,55 @@ def test_a_session_past_the_centers_token_lifetime_must_sign_in_again(counter):
     with pytest.raises(StaffError) as e:
         counter.mode.submit("evaluation", {"score": 5})
     assert e.value.code == "TELLER_SESSION_EXPIRED" and not counter.mode.view()["signed_in"]
+
+
+def _with_teller(settings, **kw):
+    return settings.model_copy(update={"teller": settings.teller.model_copy(update=kw)})
+
+
+def test_the_limits_sensitive_items_and_idle_time_come_from_the_teller_settings(counter):
+    from kiosk.staff.teller import TellerMode
+    from config import load_settings
+    env = dict(counter.env, HPF_KIOSK__TELLER__SUPERVISOR_OVER_FEN="100000", HPF_KIOSK__TELLER__IDLE_SIGNOUT_S="60")
+    settings = load_settings(profile="bank-teller", env=env)
+    settings = _with_teller(settings, sensitive_items=["withdrawal", "phone_change"])
+    mode = TellerMode(settings, counter.client, counter.journal, counter.audit, clock=counter.clock)
+    assert mode.limits.supervisor_over_fen == 100_000 and mode.idle_s == 60
+    assert mode.authorization_needed("deposit", 100_000) == ""
+    assert "主管授权" in mode.authorization_needed("deposit", 100_001)
+    assert mode.authorization_needed("withdrawal", 1) == "敏感业务须主管授权"
+    assert mode.authorization_needed("loan_prepayment", 1) == ""          # no longer sensitive at this branch
+    with pytest.raises(Exception):
+        load_settings(profile="bank-teller", env=dict(counter.env, HPF_KIOSK__TELLER__IDLE_SIGNOUT_S="5"))
+
+
+def test_the_desk_stamp_names_the_teller_and_uses_a_supervisors_approval_once(counter):
+    from kiosk.flows.ports import PortError
+    mode = counter.mode
+    mode.limits = replace(TellerLimits(), supervisor_over_fen=100_000)
+    with pytest.raises(PortError) as e:
+        mode.stamp("query", "evaluation", None)                            # nobody signed in: nothing goes out
+    assert e.value.code == "TELLER_NOT_SIGNED_IN"
+    mode.sign_in(*TELLER)
+    assert mode.stamp("evaluation", "evaluation", None) == {"teller_id": "T0001", "branch": "QZ-B001",
+                                                             "terminal_id": counter.settings.terminal.id}
+    with pytest.raises(PortError) as e:
+        mode.stamp("withdrawal", "withdrawal", 100_001)
+    assert e.value.code == "SUPERVISOR_REQUIRED" and "主管" in e.value.message_zh
+    mode.approve_next(mode.authorize(*SUPERVISOR, kind="withdrawal", amount_fen=90_000_00))
+    with pytest.raises(PortError) as e:                                    # approved for another amount
+        mode.stamp("withdrawal", "withdrawal", 100_001)
+    assert e.value.code == "SUPERVISOR_APPROVAL_MISMATCH"
+    mode.approve_next(mode.authorize(*SUPERVISOR, kind="withdrawal", amount_fen=100_001))
+    staff = mode.stamp("withdrawal", "withdrawal", 100_001)
+    assert staff["supervisor_id"] == "S0001" and staff["teller_id"] == "T0001" and staff["branch"] == "QZ-B001"
+    with pytest.raises(PortError) as e:                                    # the approval was for that one action
+        mode.stamp("withdrawal", "withdrawal", 100_001)
+    assert e.value.code == "SUPERVISOR_REQUIRED"
+    rows = [(a, act, t, r, d) for a, act, t, r, d in
+            [(r.actor, r.action, r.target, r.result, r.details) for r in counter.audit.tail(1000)]
+            if act == "teller.transaction"]
+    assert ("teller:-", "teller.transaction", "item:query", "refused:TELLER_NOT_SIGNED_IN") in [x[:4] for x in rows]
+    ok = [d for _a, _act, t, r, d in rows if t == "item:withdrawal" and r == "submitted"]
+    assert len(ok) == 1 and ok[0]["supervisor_id"] == "S0001" and ok[0]["amount_fen"] == 100_001
+    assert mode.pending is None
