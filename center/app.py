@@ -78,15 +78,43 @@ async def _purge_nonces_forever(app) -> None:
             log.warning("nonce purge failed: %s", e)
 
 
+async def _auto_advance_forever(app, minutes: int) -> None:
+    """Sandbox only (HPF_CENTER_CASE_AUTO_ADVANCE_MIN): open transfer-ins and loan pre-applications take their
+    next step once untouched for `minutes` (center.api.admin.auto_advance)."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    from center.api.admin import auto_advance
+    from center.db import session_scope
+
+    def one_pass() -> int:
+        with session_scope(app.state.db) as s:
+            return len(auto_advance(s, minutes))
+    while True:
+        await asyncio.sleep(min(60.0, minutes * 30.0))
+        try:
+            n = await run_in_threadpool(one_pass)
+            if n:
+                log.info("sandbox auto-advance moved %d case(s)", n)
+        except Exception as e:  # noqa: BLE001 - housekeeping must not stop the service
+            log.warning("sandbox auto-advance failed: %s", e)
+
+
 @asynccontextmanager
 async def _lifespan(app):
-    """Housekeeping while serving (expired nonces every 10 minutes); the engine is closed on shutdown."""
+    """Housekeeping while serving (expired nonces every 10 minutes; the sandbox's case auto-advance when
+    configured); the engine is closed on shutdown."""
     import asyncio
-    task = asyncio.get_running_loop().create_task(_purge_nonces_forever(app))
+    tasks = [asyncio.get_running_loop().create_task(_purge_nonces_forever(app))]
+    cfg = app.state.config
+    if cfg.sandbox and cfg.case_auto_advance_minutes > 0:
+        tasks.append(asyncio.get_running_loop().create_task(_auto_advance_forever(app, cfg.case_auto_advance_minutes)))
     try:
         yield
     finally:
-        task.cancel()
+        for task in tasks:
+            task.cancel()
         app.state.engine.dispose()
 
 

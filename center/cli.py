@@ -6,6 +6,9 @@
     hpf-center terminals list | disable TERMINAL_ID
     hpf-center tellers add TELLER_ID --name NAME [--role teller|supervisor]       (password from stdin)
     hpf-center sms list [--phone P]
+    hpf-center cases show SERIAL | advance SERIAL ACTION [--amount-fen N] [--reason TEXT] | auto-advance --minutes N
+        play the sending center / the loan officer: transfer-in letters funds_received (amount) -> complete, or
+        fail (reason); loan pre-applications approve / refuse (reason). Recorded in the case's history.
     hpf-center purge [--days 30]
     hpf-center openapi
 Every command takes --db (or HPF_CENTER_DB); the schema is migrated first."""
@@ -128,6 +131,46 @@ def cmd_purge(args) -> int:
     return 0
 
 
+def cmd_cases(args) -> int:
+    from center.api.admin import auto_advance, case_history
+    from center.api.admin import advance_case
+    from center.errors import ApiError
+    _, db = _db(args)
+    try:
+        if args.action == "auto-advance":
+            if args.minutes is None or args.minutes < 0:
+                print("--minutes N (N >= 0) needed", file=sys.stderr)
+                return 2
+            with db() as s, s.begin():
+                done = auto_advance(s, args.minutes)
+            for d in done:
+                print(f"{d['serial']}  {d['kind']}  {d['action']}  -> {d['state']} {d['state_zh']}")
+            print(f"{len(done)} case(s) advanced")
+            return 0
+        if not args.serial:
+            print("serial needed", file=sys.stderr)
+            return 2
+        if args.action == "advance":
+            if not args.case_action:
+                print("action needed: funds_received | complete | fail | approve | refuse", file=sys.stderr)
+                return 2
+            with db() as s, s.begin():
+                out = advance_case(s, args.serial, args.case_action, amount_fen=args.amount_fen,
+                                   reason=args.reason or "", actor="cli")
+            print(f"{out['serial']}  {out['kind']}  {out['from_state']} -> {out['state']} {out['state_zh']}")
+            return 0
+        with db() as s:
+            history = case_history(s, args.serial)
+        for h in history:
+            amount = "" if h["amount_fen"] is None else f"  {h['amount_fen']} fen"
+            reason = f"  ({h['reason']})" if h["reason"] else ""
+            print(f"{h['at']}  {h['action']:<15} {h['state']:<10} {h['actor']}{amount}{reason}")
+        return 0
+    except ApiError as e:
+        print(f"hpf-center: {e.detail} [{e.code}]", file=sys.stderr)
+        return 1
+
+
 def cmd_openapi(args) -> int:
     from center.app import create_app
     from center.config import CenterConfig
@@ -175,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("purge", parents=[common], help="drop idempotency keys older than --days (≥ 30)")
     s.add_argument("--days", type=int, default=30)
     s.set_defaults(fn=cmd_purge)
+    s = sub.add_parser("cases", parents=[common], help="show | advance | auto-advance transfer-ins and loan "
+                                                         "pre-applications (operator)")
+    s.add_argument("action", choices=["show", "advance", "auto-advance"])
+    s.add_argument("serial", nargs="?")
+    s.add_argument("case_action", nargs="?", choices=["funds_received", "complete", "fail", "approve", "refuse"])
+    s.add_argument("--amount-fen", type=int, default=None, help="transfer amount in integer fen")
+    s.add_argument("--reason", default="", help="why (required for fail / refuse)")
+    s.add_argument("--minutes", type=int, default=None, help="auto-advance: cases untouched this long")
+    s.set_defaults(fn=cmd_cases)
     s = sub.add_parser("openapi", help="print the OpenAPI document")
     s.set_defaults(fn=cmd_openapi)
     return p

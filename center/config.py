@@ -29,6 +29,7 @@ class CenterConfig:
     teller_max_failures: int = 5
     teller_lockout_s: int = 15 * 60
     teller_token_ttl_s: int = 8 * 3600
+    case_auto_advance_minutes: int = 0                       # sandbox: advance open cases after N min (0 = off)
 
     @classmethod
     def from_env(cls, env: dict | None = None, **overrides) -> "CenterConfig":
@@ -44,6 +45,8 @@ class CenterConfig:
         if env.get("HPF_CENTER_FACE_FAIL_IDS") is not None:
             cfg.face_fail_ids = frozenset(x.strip().upper() for x in env["HPF_CENTER_FACE_FAIL_IDS"].split(",")
                                           if x.strip())
+        if env.get("HPF_CENTER_CASE_AUTO_ADVANCE_MIN"):
+            cfg.case_auto_advance_minutes = max(0, int(env["HPF_CENTER_CASE_AUTO_ADVANCE_MIN"]))
         for k, v in overrides.items():
             if v is not None:
                 setattr(cfg, k, v)

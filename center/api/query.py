@@ -205,13 +205,14 @@ async def loan_limit(body: LoanLimitIn, request: Request, ctx: TerminalCtx = Dep
 async def transfer_status(request: Request, id_number: str = ID, ctx: TerminalCtx = Depends(signed_terminal)):
     """转移接续 (转入) cases with their feedback code (0 完成 / 1 失败 / 2 处理中)."""
     names = {"0": "完成", "1": "失败", "2": "处理中"}
+    from center.api.admin import case_history
 
     def q(s):
         p = B.find_person(s, id_number)
         return {"transfers": [{"letter_no": t.letter_no, "from_center": t.from_center,
                                "from_center_name": t.from_center_name, "amount_fen": t.amount_fen,
                                "status": t.feedback, "status_zh": names.get(t.feedback, ""),
-                               "applied_at": t.created_at.isoformat()}
+                               "applied_at": t.created_at.isoformat(), "history": case_history(s, t.letter_no)}
                               for t in s.scalars(select(TransferIn).where(TransferIn.person_id == p.id)
                                                  .order_by(TransferIn.created_at))]}
     return await _read(request, q)
@@ -229,13 +230,16 @@ async def progress(request: Request, serial: str = Path(..., min_length=4, max_l
                     "amount_fen": w.amount_fen, "at": w.created_at.isoformat()}
         a = s.scalar(select(LoanApplication).where(LoanApplication.serial == serial))
         if a is not None:
-            return {"serial": serial, "kind": "loan_preapply", "state": a.state, "state_zh": "已受理，待审批",
-                    "amount_fen": a.amount_fen, "at": a.created_at.isoformat()}
+            from center.api.admin import LOAN_STATE_ZH, case_history
+            return {"serial": serial, "kind": "loan_preapply", "state": a.state,
+                    "state_zh": LOAN_STATE_ZH.get(a.state, a.state),
+                    "amount_fen": a.amount_fen, "at": a.created_at.isoformat(), "history": case_history(s, serial)}
         t = s.get(TransferIn, serial)
         if t is not None:
+            from center.api.admin import case_history
             return {"serial": serial, "kind": "transfer_in", "state": t.feedback,
                     "state_zh": {"0": "完成", "1": "失败", "2": "处理中"}.get(t.feedback, ""),
-                    "amount_fen": t.amount_fen, "at": t.created_at.isoformat()}
+                    "amount_fen": t.amount_fen, "at": t.created_at.isoformat(), "history": case_history(s, serial)}
         c = s.get(Certificate, serial)
         if c is not None:
             return {"serial": serial, "kind": c.kind, "state": "issued", "state_zh": "已出具", "amount_fen": 0,
