@@ -23,7 +23,7 @@ from kiosk.flows.services.base import Svc
 from kiosk.flows.services.flexible import year_month
 from tests.ui.conftest import texts_on_screen
 from tests.ui.servicehelpers import kiosk, shell  # noqa: F401  (pytest fixtures)
-from tests.ui.servicehelpers import (LEFT, WAIT, ZHANG, ZHOU, choose, click, find, grab, identify_as, online,
+from tests.ui.servicehelpers import (CHEN, LEFT, LI, WAIT, ZHANG, ZHAO, ZHOU, choose, click, find, grab, identify_as, online,
                                      open_tile, settle)
 
 pytestmark = pytest.mark.ui
@@ -271,3 +271,144 @@ def test_a_withdrawal_taken_offline_is_queued_says_so_and_reaches_the_center_exa
     assert status.outcome.value == "accepted" and status.result["amount_fen"] == 80000
     assert center_withdrawals(kiosk, cid) == 1
     assert balance_fen(kiosk, ZHANG) == balance - 80000
+
+
+# --- 3. paper out in the middle of the receipt, then 补打 ----------------------------------------------------
+
+def test_paper_running_out_mid_receipt_loses_nothing_and_the_receipt_is_reprinted_marked_as_a_copy(
+        qtbot, shell, kiosk):
+    t = kiosk.terminal
+    sim = sim_printer(kiosk)
+    journal = t.devices.raw["receipt_printer"].journal        # the print journal of the real ESC/POS class
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, LI, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_06")                       # loan repayment: no materials to state
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "amount", flow.message
+    shell.service.type_text("amount", "1000")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.CONFIRM)
+    before = len(sim.jobs)
+    sim.run_out_after(4)                                    # the roll ends four lines into the receipt
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.PRINT_FAILED)
+    # the money moved; only the paper failed: the screen says so plainly and offers 补打
+    assert flow.outcome.accepted
+    cid, job_id = flow.outcome.client_id, flow.print_job_id
+    shown = shell.service.message.text()
+    assert shell.service.message.isVisible() and "纸张用完" in shown and "补打" in shown and plain_chinese(shown)
+    assert find(shell, "action_reprint").text() == "补打" and find(shell, "action_skip_receipt").isVisible()
+    assert any("1,000.00" in x for x in texts_on_screen(shell.service))   # the receipt's content stays on screen
+    qtbot.waitUntil(lambda: len(sim.jobs) > before, timeout=WAIT)
+    assert not sim.jobs[-1].complete                        # what came out is cut short
+    failed = journal.get(job_id)
+    assert failed.state.value == "failed" and failed.error_code == "PAPER_OUT"
+    assert job_id in [j.id for j in journal.outstanding()]
+    status = kiosk.services.desk.center.client.transaction_status(cid)
+    assert status.outcome.value == "accepted" and status.result["amount_fen"] == 100000
+    grab(qtbot, shell, "money-15-paper-out")
+    # paper loaded: 补打 prints the same receipt again, marked as a copy; the failed job is resolved
+    sim.load_paper()
+    before = len(sim.jobs)
+    click(qtbot, shell, "action_reprint")
+    settle(qtbot, flow, Svc.DONE)
+    copy = receipt_after(qtbot, kiosk, before)
+    assert copy.complete and "补打" in copy.text and "1,000.00" in copy.text and status.result["serial"] in copy.text
+    assert LI.id_number not in copy.text and LI.name not in copy.text
+    assert journal.get(job_id).resolved_by == flow.printed[-1] and journal.get(flow.printed[-1]).is_copy
+    assert job_id not in [j.id for j in journal.outstanding()]
+    grab(qtbot, shell, "money-16-reprinted")
+    end(qtbot, shell, kiosk)
+
+
+# --- 4. the card pulled mid-read is in test 1; here: nobody presents the card, nobody places the ID card ----
+
+def test_nobody_inserting_the_bank_card_ends_the_item_with_a_clear_message(qtbot, shell, kiosk, monkeypatch):
+    monkeypatch.setattr(kiosk.services, "card_timeout_s", 2.0)   # the configured wait (60 s), shrunk
+    t = kiosk.terminal
+    open_tile(qtbot, shell, "flexible_open")
+    flow = identify_as(qtbot, shell, CHEN)
+    settle(qtbot, flow, Svc.INPUT)
+    shell.service.type_text("base", "4000")
+    click(qtbot, shell, "submit")
+    assert flow.state is Svc.READ_CARD
+    settle(qtbot, flow, Svc.FAILED)
+    assert flow.message.code == "CARD_TIMEOUT"
+    reason = refusal_text(shell)
+    assert reason == "等待插卡超时，本次办理已结束" and plain_chinese(reason)
+    grab(qtbot, shell, "money-17-card-timeout")
+    end(qtbot, shell, kiosk)
+    everything = " ".join(texts_on_screen(shell))
+    assert "陈*" not in everything and "330802********1277" not in everything
+    assert flow.identity is None and flow.card is None and flow.outcome is None     # nothing was submitted
+
+
+def test_nobody_placing_the_id_card_times_the_session_out_with_a_warning_first(qtbot, shell, kiosk, monkeypatch):
+    from tests.ui.conftest import FakeClock
+    t = kiosk.terminal
+    clock = FakeClock()
+    monkeypatch.setattr(t, "clock", clock)                  # the session's idle timer runs on this clock
+    open_tile(qtbot, shell, "withdrawal")
+    assert shell.stack.currentWidget() is shell.identify
+    ident = t.session.identification
+    idle, warning = t.settings.session.idle_timeout_s, t.settings.session.warning_s
+    clock.advance(idle - warning + 1)
+    t.tick()
+    QApplication.processEvents()
+    assert shell.overlay.isVisible() and "秒后自动退出" in shell.idle_count.text()
+    assert "长时间未操作将自动退出" in shell.idle_text.text()
+    grab(qtbot, shell, "money-18-id-card-idle-warning")
+    clock.advance(warning)
+    t.tick()
+    QApplication.processEvents()
+    assert t.session is None and shell.stack.currentWidget() is shell.home and not shell.overlay.isVisible()
+    assert ident.state.value == "canceled" and not ident.busy
+    assert "长时间未操作，已为您安全退出" in [text for _lang, text in t.voice.spoken]     # said aloud (demo: muted voice)
+    t.devices.idcard.simulator.place(ZHANG)                # a card placed now starts nothing
+    qtbot.wait(300)
+    assert t.session is None and shell.stack.currentWidget() is shell.home
+
+
+# --- 5. the center says no, in plain Chinese -----------------------------------------------------------------
+
+def test_the_center_refuses_money_items_in_plain_chinese(qtbot, shell, kiosk):
+    journal = kiosk.services.desk.journal
+    # 赵敏's loan is overdue: the center's rules refuse a loan-repayment withdrawal ...
+    open_tile(qtbot, shell, "withdrawal")
+    flow = identify_as(qtbot, shell, ZHAO, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_06")
+    settle(qtbot, flow, Svc.REFUSED)
+    reason = refusal_text(shell)
+    assert reason == flow.message.zh and plain_chinese(reason) and flow.message.code.startswith("WD_")
+    grab(qtbot, shell, "money-19-withdrawal-refused-overdue")
+    end(qtbot, shell, kiosk)
+    kiosk.terminal.devices.cardreader.simulator.remove()     # she takes her card; a new item, a new insertion
+    # ... and a prepayment on the same loan
+    open_tile(qtbot, shell, "loan_prepayment")
+    flow = identify_as(qtbot, shell, ZHAO, card=True)
+    settle(qtbot, flow, Svc.REFUSED)
+    reason = refusal_text(shell)
+    assert "逾期" in reason and plain_chinese(reason)
+    grab(qtbot, shell, "money-20-prepayment-refused-overdue")
+    end(qtbot, shell, kiosk)
+    kiosk.terminal.devices.cardreader.simulator.remove()
+    # 陈伟 (sealed account) opens a flexible account with a ratio outside the city's range: refused on submit
+    open_tile(qtbot, shell, "flexible_open")
+    flow = identify_as(qtbot, shell, CHEN)
+    settle(qtbot, flow, Svc.INPUT)
+    shell.service.type_text("base", "4000")
+    shell.service.type_text("ratio", "5")
+    click(qtbot, shell, "submit")
+    qtbot.waitUntil(lambda: flow.state is Svc.READ_CARD and flow.busy == "read_card", timeout=WAIT)
+    t = kiosk.terminal
+    t.devices.cardreader.simulator.insert(holder=CHEN)
+    settle(qtbot, flow, Svc.CONFIRM)
+    click(qtbot, shell, "action_confirm")
+    settle(qtbot, flow, Svc.REFUSED)
+    reason = refusal_text(shell)
+    assert "缴存比例" in reason and plain_chinese(reason) and flow.message.code == "FLEX_RATIO_RANGE"
+    assert journal.get(flow.outcome.client_id).state.value == "rejected"
+    grab(qtbot, shell, "money-21-flexible-open-refused-ratio")
+    end(qtbot, shell, kiosk)
