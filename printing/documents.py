@@ -266,6 +266,10 @@ class AccountStatement(Document):
     lines: tuple[StatementLine, ...] = ()
     copy: bool = False
     verification: typing.Optional[Verification] = None    # center-signed statement: code + QR (kiosk.flows.services)
+    title: str = "住房公积金个人账户明细"                   # or 年度对账单 / 个人贷款明细
+    columns: tuple[str, str] = ("收入", "支出")             # loan details: ("还款本金", "利息")
+    summary: tuple[tuple[str, str], ...] = ()             # label/value lines above the table (annual totals)
+    seal_text: str = "住房公积金业务专用章"
 
 
 @dataclass(frozen=True)

@@ -270,11 +270,15 @@ def account_statement_pdf(st: AccountStatement) -> bytes:
     story = []
     if st.copy:
         story.append(P(COPY_MARK, s["copy"]))
-    story += [P("住房公积金个人账户明细", s["title"]), Spacer(1, 4 * mm),
+    title = getattr(st, "title", "") or "住房公积金个人账户明细"
+    credit_label, debit_label = getattr(st, "columns", ("收入", "支出"))
+    story += [P(title, s["title"]), Spacer(1, 4 * mm),
               P(f"姓名：{st.masked_name}　证件号码：{st.masked_id}　个人账号：{st.account_no}", s["body"]),
               P(f"查询期间：{st.period_from.isoformat()} 至 {st.period_to.isoformat()}　打印时间：{format_local(st.issued_at)}",
                 s["body"]), Spacer(1, 3 * mm)]
-    rows = [[c("日期"), c("摘要"), c("收入"), c("支出"), c("余额")],
+    for label, value in getattr(st, "summary", ()):
+        story.append(P(f"{label}：{value}", s["body"]))
+    rows = [[c("日期"), c("摘要"), c(credit_label), c(debit_label), c("余额")],
             [c(st.period_from.isoformat()), c("期初余额"), "", "", c(format_yuan(st.opening_fen))]]
     for line in st.lines:
         rows.append([c(line.on.isoformat()), c(line.summary), c(format_yuan(line.credit_fen) if line.credit_fen else ""),
@@ -285,8 +289,10 @@ def account_statement_pdf(st: AccountStatement) -> bytes:
                                ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.94, 0.94, 0.94))]))
     story.append(table)
     if getattr(st, "verification", None) is not None:      # center-signed statement (kiosk.flows.services)
-        story += [Spacer(1, 4 * mm), _verification_block(st.verification, s)]
-    return _build(story, title="住房公积金个人账户明细", author=st.center_name)
+        story += [Spacer(1, 4 * mm), _seal_block(st.center_name, st.seal_text, st.issued_at, s),
+                  Spacer(1, 4 * mm), _verification_block(st.verification, s), Spacer(1, 2 * mm)]
+        story += _signature(st.verification, s)
+    return _build(story, title=title, author=st.center_name)
 
 
 def end_of_day_pdf(report: EndOfDayReport) -> bytes:

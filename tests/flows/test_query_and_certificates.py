@@ -78,6 +78,8 @@ def test_payoff_certificate_for_a_paid_off_loan_and_a_clear_refusal_while_a_loan
 
 def test_account_statement_is_compiled_and_signed_by_the_center_and_printed_with_its_code(kiosk, tmp_path):
     flow = start(kiosk, ZHANG, "statement")
+    assert flow.state is Svc.INPUT and flow.step == "kind"
+    flow.choose_kind("account")
     assert flow.state is Svc.INPUT and flow.step == "year"
     flow.choose_year("1800")
     assert flow.message.code == "YEAR_OUT_OF_RANGE"
@@ -109,3 +111,76 @@ def test_the_center_going_away_during_a_query_ends_with_the_offline_message(kios
     kiosk.settle(again)
     assert again.state is Svc.FAILED and again.message.code == "OFFLINE_NOT_ALLOWED"
     assert "需联网办理" in again.message.zh
+
+
+def _pdf_text(path) -> str:
+    import subprocess
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, timeout=30,
+                          check=True).stdout
+
+
+def test_annual_statement_of_last_year_has_the_years_totals_the_seal_and_its_code(kiosk, tmp_path):
+    flow = start(kiosk, ZHANG, "statement")
+    flow.choose_kind("annual")
+    this = kiosk.ctx.today().year
+    assert [c["id"] for c in flow.view()["choices"]][0] == this - 1      # only finished years
+    flow.choose_year(this)
+    assert flow.message.code == "YEAR_OUT_OF_RANGE"
+    flow.choose_year(this - 1)
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE, flow.message
+    c = flow.issued["content"]
+    t = c["summary"]
+    assert c["kind"] == "annual" and c["title"] == "住房公积金年度对账单"
+    # the totals account for the whole year's movement, in fen
+    assert c["opening_fen"] + t["deposited_fen"] + t["interest_fen"] - t["withdrawn_fen"] + t["other_fen"] \
+        == c["closing_fen"]
+    assert t["deposited_fen"] > 0 and t["months_paid"] >= 1
+    pdf = next((tmp_path / "pdf").glob("*.pdf"))
+    text = _pdf_text(pdf).replace(" ", "")
+    code = fields(flow)["验证码"]
+    assert "年度对账单" in text and code in text and "业务专用章" in text and "本年缴存" in text
+    assert ZHANG[1] not in text and ZHANG[0] not in text
+    assert code in kiosk.printer_sim.wait_for_jobs(1)[-1].text
+    import requests
+    check = requests.get(kiosk.ctx.center.client.base_url + f"/v1/statements/verify/{code}", timeout=10).json()
+    assert check["valid"] is True and check["content"]["summary"] == t
+    # the running year is refused by the center too, in plain Chinese (a terminal cannot be talked into it)
+    from devices.base import CancelToken
+    from kiosk.flows.ports import PortError
+    try:
+        kiosk.ctx.center.issue_statement(ZHANG[1], this, "k-" + code, CancelToken(10), "annual")
+    except PortError as exc:
+        assert exc.code == "STATEMENT_YEAR_OPEN" and "尚未结束" in exc.message_zh
+    else:
+        raise AssertionError("annual statement for the running year was issued")
+
+
+def test_loan_details_list_the_repayments_with_the_balance_and_replay_on_retry(kiosk, tmp_path):
+    flow = start(kiosk, LI, "statement")
+    flow.choose_kind("loan")
+    kiosk.settle(flow)
+    assert flow.state is Svc.INPUT and flow.step == "year", flow.message      # one loan: straight to the year
+    year = flow.view()["choices"][0]["id"]
+    flow.choose_year(year)
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE, flow.message
+    c = flow.issued["content"]
+    assert c["kind"] == "loan" and c["lines"] and c["contract_no"]
+    assert c["opening_fen"] - sum(l["principal_fen"] for l in c["lines"]) == c["closing_fen"]
+    assert c["lines"][-1]["balance_fen"] == c["closing_fen"]
+    from devices.base import CancelToken
+    person_loan = kiosk.ctx.center.loans(LI[1], CancelToken(10))[0]
+    if year == kiosk.ctx.today().year:
+        assert c["closing_fen"] == person_loan["balance_fen"]
+    text = _pdf_text(next((tmp_path / "pdf").glob("*.pdf"))).replace(" ", "")
+    assert "个人贷款明细" in text and "还款本金" in text and c["verification_code"] in text
+    # the same request again (a retry after a lost answer) gets the same statement, not a second one
+    key = flow._keys[("loan", c["contract_no"], year)]
+    again = kiosk.ctx.center.issue_statement(LI[1], year, key, CancelToken(10), "loan", c["contract_no"])
+    assert again["serial"] == c["serial"] and again["verification_code"] == c["verification_code"]
+    # someone without a loan is told so plainly
+    none = start(kiosk, ZHANG, "statement")
+    none.choose_kind("loan")
+    kiosk.settle(none)
+    assert none.state is Svc.REFUSED and "没有住房公积金贷款" in none.message.zh

@@ -159,51 +159,112 @@ class AccountOverviewFlow(ServiceFlow):
         self._show(Svc.SHOW, "deposits", actions=["prev_page", "next_page", "choose_year", "back", "finish"])
 
 
+STATEMENT_KINDS = [("account", "个人账户明细（交易明细）"), ("annual", "年度对账单"), ("loan", "贷款明细")]
+NO_LOAN = M("STATEMENT_NO_LOAN", "您没有住房公积金贷款，无法打印贷款明细", "person has no loan")
+
+
 class StatementFlow(ServiceFlow):
-    """个人账户明细 (one year): the center compiles and signs it; printed as an A4 PDF with the verification code
-    and QR, then a receipt slip with the same code."""
+    """Printed statements the center compiles and signs (Ed25519, verification code + QR, the center's seal):
+    个人账户明细 (one year's bookings), 年度对账单 (a finished year: totals and bookings) and 贷款明细 (one
+    loan's repayments in a year). Printed as an A4 PDF, then a receipt slip with the same code. Asking again
+    for the same statement in this visit replays the center's first answer (one Idempotency-Key each)."""
 
     name = "statement"
     code = "statement"
     title_zh = "个人账户明细打印"
     title_en = "Account statement"
     level = 2
+    YEARS = 5
 
     def __init__(self, ctx, identity=None):
         super().__init__(ctx, identity)
         self.document = None
         self.issued: Optional[dict] = None
-        self._keys: dict[int, str] = {}        # year -> Idempotency-Key: asking again replays the same statement
+        self.kind = ""
+        self.loans: list[dict] = []
+        self.loan: Optional[dict] = None
+        self._keys: dict[tuple, str] = {}        # (kind, contract, year) -> Idempotency-Key
 
     def _wipe(self) -> None:
         self.document = None
         self.issued = None
+        self.loans, self.loan = [], None
 
     def _begin(self) -> None:
+        self.kind, self.loan = "", None
+        self.fields, self.table = [], None
+        self.choices = [{"id": k, "label": l} for k, l in STATEMENT_KINDS]
+        self._show(Svc.INPUT, "kind", M("PROMPT_STATEMENT_KIND", "请选择要打印的内容", "Please choose what to print"),
+                   actions=["choose_kind"])
+
+    def choose_kind(self, kind: str) -> None:
+        if self.state is not Svc.INPUT or self.step != "kind" or self.busy:
+            return
+        if kind not in dict(STATEMENT_KINDS):
+            return self._go(Svc.INPUT, M("KIND_NOT_OFFERED", "请选择列表中的内容", f"statement kind {kind!r} not offered"))
+        self.kind = kind
+        if kind != "loan":
+            return self._ask_year()
+        idn = self.id_number
+        self._show(Svc.LOADING, "loans", M("LOADING", "正在查询贷款信息，请稍候", "Loading loans"))
+        self._run("loans", lambda t: self.ctx.center.loans(idn, t), lambda loans: self._offer_loans(loans, NO_LOAN))
+
+    def choose_loan(self, contract_no: str) -> None:
+        if self.kind != "loan" or self.busy or self._pick_loan(contract_no) is None:
+            return
+        self._ask_year()
+
+    def _ask_year(self) -> None:
         this = self.ctx.today().year
-        self.choices = [{"id": y, "label": f"{y}年度"} for y in range(this, this - 5, -1)]
+        last = this - 1 if self.kind == "annual" else this      # the annual statement is for finished years
+        first = last - self.YEARS + 1
+        if self.loan and self.loan.get("granted_on"):
+            first = max(first, int(self.loan["granted_on"][:4]))
+        self.choices = [{"id": y, "label": f"{y}年度"} for y in range(last, first - 1, -1)]
+        self.fields = [("打印内容", dict(STATEMENT_KINDS)[self.kind])]
+        if self.loan:
+            self.fields.append(("借款合同号", self.loan["contract_no"]))
         self._show(Svc.INPUT, "year", M("PROMPT_YEAR", "请选择要打印的年度", "Please choose the year"),
-                   actions=["choose_year"])
+                   actions=["choose_year", "back"])
+
+    def back(self) -> None:
+        if self.state is Svc.INPUT and self.step in ("year", "loan") and not self.busy:
+            self._begin()
 
     def choose_year(self, year) -> None:
-        if self.state is not Svc.INPUT or self.busy:
+        if self.state is not Svc.INPUT or self.step != "year" or self.busy:
             return
         y = as_int(year)
         if y not in [c["id"] for c in self.choices]:
             return self._go(Svc.INPUT, M("YEAR_OUT_OF_RANGE", "请选择列表中的年度", f"year {year!r} not offered"))
         import secrets
-        key = self._keys.setdefault(y, secrets.token_hex(16))
+        kind, contract = self.kind, (self.loan or {}).get("contract_no")
+        key = self._keys.setdefault((kind, contract, y), secrets.token_hex(16))
         idn = self.id_number
-        self._show(Svc.LOADING, "statement", M("LOADING", "公积金中心正在生成账户明细，请稍候", "Preparing the statement"))
-        self._run("statement", lambda t: self.ctx.center.issue_statement(idn, y, key, t), self._print)
+        self._show(Svc.LOADING, "statement", M("LOADING", "公积金中心正在生成，请稍候", "Preparing the statement"))
+        self._run("statement", lambda t: self.ctx.center.issue_statement(idn, y, key, t, kind, contract), self._print)
 
     def _print(self, out: dict) -> None:
         from printing.documents import AccountStatement, StatementLine, Verification
         self.issued = out
         c = out["content"]
-        lines = tuple(StatementLine(on=date.fromisoformat(r["date"]), summary=(r.get("summary") or "")[:20],
-                                    credit_fen=max(0, r["amount_fen"]), debit_fen=max(0, -r["amount_fen"]),
-                                    balance_fen=r["balance_fen"]) for r in c["lines"])
+        kind = c.get("kind", "account")
+        if kind == "loan":
+            lines = tuple(StatementLine(on=date.fromisoformat(r["date"]), summary=r["summary"][:20],
+                                        credit_fen=r["principal_fen"], debit_fen=r["interest_fen"],
+                                        balance_fen=r["balance_fen"]) for r in c["lines"])
+        else:
+            lines = tuple(StatementLine(on=date.fromisoformat(r["date"]), summary=(r.get("summary") or "")[:20],
+                                        credit_fen=max(0, r["amount_fen"]), debit_fen=max(0, -r["amount_fen"]),
+                                        balance_fen=r["balance_fen"]) for r in c["lines"])
+        summary: tuple = ()
+        if kind == "annual":
+            t = c["summary"]
+            summary = (("上年结转余额", format_yuan(c["opening_fen"])), ("本年缴存", format_yuan(t["deposited_fen"])),
+                       ("本年结息", format_yuan(t["interest_fen"])), ("本年提取", format_yuan(t["withdrawn_fen"])),
+                       ("本年缴存月数", f"{t['months_paid']}个月"), ("年末余额", format_yuan(c["closing_fen"])))
+        elif kind == "loan":
+            summary = (("借款合同号", c["contract_no"]), ("贷款金额", format_yuan(c["loan_amount_fen"])))
         verification = Verification(verification_code=c["verification_code"],
                                     verify_url=self.ctx.verify_url.rstrip("/") + "/statement",
                                     signature_alg=out.get("algorithm", "Ed25519"),
@@ -212,17 +273,23 @@ class StatementFlow(ServiceFlow):
                                          masked_name=c["name_masked"], masked_id=c["id_number_masked"],
                                          account_no=c["account_no"], period_from=date.fromisoformat(c["period_from"]),
                                          period_to=date.fromisoformat(c["period_to"]), opening_fen=c["opening_fen"],
-                                         closing_fen=c["closing_fen"], lines=lines, verification=verification)
-        self.fields = [("个人账号", c["account_no"]), ("查询期间", f"{c['period_from']} 至 {c['period_to']}"),
-                       ("期初余额", format_yuan(c["opening_fen"])), ("期末余额", format_yuan(c["closing_fen"])),
+                                         closing_fen=c["closing_fen"], lines=lines, verification=verification,
+                                         title=c.get("title") or "住房公积金个人账户明细",
+                                         columns=("还款本金", "利息") if kind == "loan" else ("收入", "支出"),
+                                         summary=summary)
+        balance = "贷款余额" if kind == "loan" else "余额"
+        self.fields = [("打印内容", c.get("title", "")), ("个人账号", c["account_no"]),
+                       ("查询期间", f"{c['period_from']} 至 {c['period_to']}"),
+                       (f"期初{balance}", format_yuan(c["opening_fen"])), (f"期末{balance}", format_yuan(c["closing_fen"])),
                        ("明细笔数", str(len(lines))), ("验证码", c["verification_code"])]
+        self.choices = []
         self._print_a4(self.document, self._slip)
 
     def _slip(self) -> None:
         c = self.issued["content"]
-        receipt = self._receipt("个人账户明细打印", serial=c["serial"], status_line="已打印",
+        receipt = self._receipt(c.get("title") or "个人账户明细打印", serial=c["serial"], status_line="已打印",
                                 fields=[("查询期间", f"{c['period_from']}至{c['period_to']}"),
                                         ("明细笔数", str(len(c["lines"]))), ("验证码", c["verification_code"])],
-                                notes=["账户明细已用A4纸打印；可凭验证码在公积金中心网站核验真伪"],
+                                notes=["已用A4纸打印并加盖业务专用章；可凭验证码或扫描二维码在公积金中心网站核验真伪"],
                                 qr=self.document.verification.qr_payload)
         self._print_receipt(receipt)

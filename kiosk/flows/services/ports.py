@@ -53,7 +53,8 @@ class ServicesPort(Protocol):
     def verify_sms(self, id_number: str, purpose: str, phone: Optional[str], code: str, key: str,
                    token: CancelToken) -> bool: ...
     def verify_query_password(self, id_number: str, digest: str, key: str, token: CancelToken) -> dict: ...
-    def issue_statement(self, id_number: str, year: int, key: str, token: CancelToken) -> dict: ...
+    def issue_statement(self, id_number: str, year: int, key: str, token: CancelToken, kind: str = "account",
+                        contract_no: Optional[str] = None) -> dict: ...
     def submit(self, item: TransactionIn, token: CancelToken) -> ItemResult: ...
 
 
@@ -170,9 +171,13 @@ class HttpServicesCenter:
         return self._call("POST", "/identity/query-password/verify", token,
                           {"id_number": id_number, "digest": digest}, key=key)
 
-    def issue_statement(self, id_number, year, key, token):
-        """The center's signed account statement for one year (center/api/services_extra.py)."""
-        return self._call("POST", "/statements", token, {"id_number": id_number, "year": int(year)}, key=key)
+    def issue_statement(self, id_number, year, key, token, kind="account", contract_no=None):
+        """The center's signed statement for one year (center/api/services_extra.py): kind account (个人账户明细),
+        annual (年度对账单) or loan (贷款明细 of contract_no)."""
+        body = {"id_number": id_number, "year": int(year), "kind": kind}
+        if contract_no:
+            body["contract_no"] = contract_no
+        return self._call("POST", "/statements", token, body, key=key)
 
     def submit(self, item, token):
         """One transaction (Idempotency-Key = client id). CenterOffline when the answer is unknown."""
