@@ -13,9 +13,8 @@ Every state change is a row in `history` and an entry in the audit log (kiosk.au
 Personal data lives only inside `payload_enc` / `result_enc` / `content_enc` (AES-GCM, see sync.crypto);
 the per-person ordering key is a keyed hash.
 
-Documents (receipts, certificates, print jobs) are journaled in `documents` so a receipt can be reprinted
-after paper-out: `add_document`, `get_document`, `mark_printed`, `mark_print_failed`, `documents_for`,
-`pending_documents`.
+Receipts and print jobs are journaled by printing.jobs.PrintJournal (reprint after paper-out), not here: the
+journal's old, never used `documents` table is dropped by migration 0003 (kept if it ever held rows).
 """
 from __future__ import annotations
 
@@ -34,7 +33,7 @@ import sqlalchemy as sa
 from sync.crypto import FieldCipher
 from sync.db import create_journal_engine, migrate
 from sync.ids import new_client_id
-from sync.models import documents, history, outbox, transactions
+from sync.models import history, outbox, transactions
 from sync.protocol import ItemOutcome, ItemResult, TransactionIn
 
 log = logging.getLogger(__name__)
@@ -143,21 +142,6 @@ class HistoryRow:
     to_state: str
     code: Optional[str]
     note: Optional[str]
-
-
-@dataclass(frozen=True)
-class Document:
-    doc_id: str
-    client_id: Optional[str]
-    kind: str
-    target: str
-    status: str
-    content_type: str
-    content: bytes
-    created_at: datetime
-    printed_at: Optional[datetime]
-    attempts: int
-    last_error: Optional[str]
 
 
 def _iso(ts: float) -> str:
@@ -533,62 +517,7 @@ class Journal:
             raise JournalError("QUEUE_ITEM_NOT_FOUND", "未找到该笔业务记录。", f"no transaction {client_id}")
         self._audit("journal.review_note", client_id=client_id, by=by)
 
-    # --- documents (receipts, certificates, print jobs) ----------------------------------------------
-
-    def add_document(self, kind: str, content: bytes, *, target: str = "receipt_printer",
-                     content_type: str = "application/octet-stream", client_id: str | None = None) -> str:
-        doc_id = new_client_id()
-        with self._writer.begin() as conn:
-            conn.execute(documents.insert().values(
-                doc_id=doc_id, client_id=client_id, kind=kind, target=target, status="pending",
-                content_type=content_type, content_enc=self.cipher.seal_bytes(content, doc_id),
-                created_at=_iso(self.clock()), attempts=0))
-        self._audit("document.create", doc_id=doc_id, kind=kind, client_id=client_id, target=target)
-        return doc_id
-
-    def get_document(self, doc_id: str) -> Document:
-        with self.engine.connect() as conn:
-            r = conn.execute(sa.select(documents).where(documents.c.doc_id == doc_id)).first()
-        if r is None:
-            raise JournalError("DOCUMENT_NOT_FOUND", "未找到该单据。", f"no document {doc_id}")
-        return self._document(r)
-
-    def documents_for(self, client_id: str) -> list[Document]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(documents).where(documents.c.client_id == client_id)
-                                .order_by(documents.c.created_at))
-            return [self._document(r) for r in rows]
-
-    def pending_documents(self, target: str | None = None) -> list[Document]:
-        q = sa.select(documents).where(documents.c.status != "printed")
-        if target:
-            q = q.where(documents.c.target == target)
-        with self.engine.connect() as conn:
-            return [self._document(r) for r in conn.execute(q.order_by(documents.c.created_at))]
-
-    def mark_printed(self, doc_id: str) -> None:
-        self._doc_status(doc_id, "printed", None)
-
-    def mark_print_failed(self, doc_id: str, error: str) -> None:
-        self._doc_status(doc_id, "failed", error)
-
     # --- internals -----------------------------------------------------------------------------------
-
-    def _doc_status(self, doc_id: str, status: str, error: str | None) -> None:
-        values: dict[str, Any] = {"status": status, "attempts": documents.c.attempts + 1, "last_error": error}
-        if status == "printed":
-            values["printed_at"] = _iso(self.clock())
-        with self._writer.begin() as conn:
-            n = conn.execute(documents.update().where(documents.c.doc_id == doc_id).values(**values)).rowcount
-        if not n:
-            raise JournalError("DOCUMENT_NOT_FOUND", "未找到该单据。", f"no document {doc_id}")
-        self._audit(f"document.{status}", doc_id=doc_id, error=error)
-
-    def _document(self, r) -> Document:
-        return Document(doc_id=r.doc_id, client_id=r.client_id, kind=r.kind, target=r.target, status=r.status,
-                        content_type=r.content_type, content=self.cipher.open_bytes(r.content_enc, r.doc_id),
-                        created_at=_dt(r.created_at), printed_at=_dt(r.printed_at), attempts=r.attempts,
-                        last_error=r.last_error)
 
     def _figures(self, conn, now: float) -> QueueFigures:
         depth, amount, oldest = conn.execute(sa.select(

@@ -46,18 +46,3 @@ history = sa.Table(
     sa.Column("code", sa.String(64)),
     sa.Column("note", sa.Text),
 )
-
-documents = sa.Table(
-    "documents", metadata,
-    sa.Column("doc_id", sa.String(64), primary_key=True),
-    sa.Column("client_id", sa.String(64)),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("target", sa.String(32), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("content_type", sa.String(64), nullable=False),
-    sa.Column("content_enc", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("printed_at", sa.String(40)),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("last_error", sa.Text),
-)

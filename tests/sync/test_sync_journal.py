@@ -47,8 +47,6 @@ def test_an_enqueued_withdrawal_survives_a_restart_with_the_same_client_id(tmp_p
 
 def test_the_journal_file_holds_no_plaintext_personal_data(journal, tmp_path):
     e = journal.create("withdrawal", dict(PERSON), amount_fen=100, person_key=PERSON["id_number"])
-    journal.add_document("receipt", f"姓名 {PERSON['name']} 身份证 {PERSON['id_number']}".encode("utf-8"),
-                         client_id=e.client_id, content_type="text/plain; charset=utf-8")
     journal.apply_results([ItemResult(client_id=e.client_id, outcome=ItemOutcome.ACCEPTED, http_status=200,
                                       result={"card": PERSON["bank_card"], "phone": PERSON["phone"]})])
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("journal.sqlite3"))
@@ -100,6 +98,11 @@ def test_no_migration_drops_or_rewrites_journal_tables():
                            re.IGNORECASE)
     for script in scripts:
         upgrade = script.read_text().split("def upgrade", 1)[1].split("def downgrade", 1)[0]
+        if script.name == "0003_drop_documents.py":       # the unused documents table, dropped only when empty
+            assert 'if rows:' in upgrade and 'op.drop_table("documents")' in upgrade
+            upgrade = upgrade.replace('op.drop_table("documents")', "").replace(
+                'op.drop_index("ix_documents_client_id", table_name="documents", if_exists=True)', "").replace(
+                "SELECT count(*) FROM documents", "")
         assert not forbidden.search(upgrade), f"{script.name} would drop or rewrite journal data"
 
 
@@ -152,16 +155,59 @@ def test_a_refused_item_stays_refused_and_a_key_conflict_goes_to_review(journal)
     assert journal.get(k).state == State.QUEUED and [t.client_id for t in journal.next_batch(5)] == [k]
 
 
-def test_a_receipt_is_journaled_for_reprint_after_paper_out(journal):
-    e = journal.create("withdrawal", {"n": 1})
-    doc = journal.add_document("receipt", b"\x1b@receipt bytes", client_id=e.client_id,
-                               content_type="application/vnd.escpos")
-    journal.mark_print_failed(doc, "paper out")
-    assert [d.doc_id for d in journal.pending_documents("receipt_printer")] == [doc]
-    reprint = journal.get_document(doc)
-    assert reprint.content == b"\x1b@receipt bytes" and reprint.last_error == "paper out"
-    journal.mark_printed(doc)
-    assert journal.pending_documents() == [] and journal.documents_for(e.client_id)[0].status == "printed"
+def test_the_journal_has_no_second_print_journal():
+    """Receipts and print jobs are journaled by printing.jobs.PrintJournal only."""
+    for name in ("add_document", "get_document", "mark_printed", "mark_print_failed", "documents_for",
+                 "pending_documents"):
+        assert not hasattr(Journal, name)
+
+
+def _old_journal_at_0002(tmp_path, document_rows: int = 0):
+    db, key = tmp_path / "old.sqlite3", tmp_path / "old.key"
+    engine = create_journal_engine(db)
+    migrate(engine, "0002")                                  # a terminal on the schema with `documents`
+    cipher = FieldCipher.from_key_file(key)
+    with engine.begin() as conn:
+        for i in range(3):
+            cid = f"0190-old-{i}"
+            conn.execute(sa.text(
+                "INSERT INTO transactions (client_id, kind, state, created_at, updated_at, amount_fen, offline, "
+                "payload_enc, attempts, review_note) VALUES (:c, 'withdrawal', 'queued', '2026-01-02T03:04:05+00:00', "
+                "'2026-01-02T03:04:05+00:00', 5000, 1, :p, 0, NULL)"), {"c": cid, "p": cipher.seal({"i": i}, cid)})
+            conn.execute(sa.text("INSERT INTO outbox (client_id, ready, enqueued_at, next_attempt_at, amount_fen) "
+                                 "VALUES (:c, 1, :t, :t, 5000)"), {"c": cid, "t": float(i)})
+        for i in range(document_rows):
+            conn.execute(sa.text("INSERT INTO documents (doc_id, kind, target, status, content_type, content_enc, "
+                                 "created_at, attempts) VALUES (:d, 'receipt', 'receipt_printer', 'pending', "
+                                 "'application/octet-stream', x'00', '2026-01-02', 0)"), {"d": f"doc-{i}"})
+    engine.dispose()
+    return db, key
+
+
+def test_an_old_journal_with_queued_rows_migrates_and_loses_its_unused_documents_table(tmp_path):
+    db, key = _old_journal_at_0002(tmp_path)
+    j = Journal(db, key)
+    try:
+        assert "documents" not in sa.inspect(j.engine).get_table_names()
+        assert [t.client_id for t in j.next_batch(10)] == ["0190-old-0", "0190-old-1", "0190-old-2"]
+        assert [j.get(f"0190-old-{i}").payload for i in range(3)] == [{"i": 0}, {"i": 1}, {"i": 2}]
+        assert j.figures().depth == 3 and j.figures().queued_amount_fen == 15000
+        with j.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+    finally:
+        j.close()
+
+
+def test_a_documents_table_that_holds_rows_is_kept(tmp_path):
+    db, key = _old_journal_at_0002(tmp_path, document_rows=2)
+    j = Journal(db, key)
+    try:
+        with j.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM documents").scalar() == 2
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+        assert j.figures().depth == 3
+    finally:
+        j.close()
 
 
 def test_an_interrupted_send_is_resumed_with_the_same_key_after_restart(journal):
