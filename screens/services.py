@@ -43,7 +43,7 @@ TEXTS = {
 
 ACTION_METHODS = {"deposits": "show_deposits", "loans": "show_loans"}
 CHOICE_ACTIONS = ("choose_loan", "choose_year", "choose_mode", "choose_months", "show_method", "open",
-                  "show_guide", "rate")
+                  "show_guide", "rate", "choose_kind", "choose_origin")
 SUBMIT_ACTIONS = ("submit_evidence", "enter_amount", "calculate", "submit_phone", "submit_code",
                   "submit_password", "submit_terms", "submit_serial", "submit_origin")
 HIDDEN_ACTIONS = ("evaluate",) + CHOICE_ACTIONS + ("prev_page", "next_page")
@@ -221,6 +221,7 @@ class ServicePage(Page):
             self.body.addWidget(label(n, "muted", align=Qt.AlignmentFlag.AlignLeft)) for n in view["notes"]])
         self._section("receipt", (view["receipt"], ctx), lambda: self._receipt(view["receipt"]))
         self._section("evaluation", (view["evaluation"], view["state"], ctx), lambda: self._evaluation(view))
+        self.pad.set_layout(view.get("pad_layout") or list("1234567890"))     # scrambled for a password
         if self.active and view["inputs"] and self._submit_method(view):
             self.pad.clear_key.setText(self.t("clear"))
             self.pad.show()
