@@ -690,6 +690,69 @@ class CombinedLoanPage(StaffPage):
         self.apply_btn.setEnabled(True)
 
 
+class FlowKeys(QObject):
+    """The teller's keyboard on the resident service pages (same pages, same flows): digits, '.', Backspace
+    type into the active field (the on-screen pad's own signals); with no field active a digit picks the n-th
+    choice shown; Tab moves to the next field; Enter presses the primary button (确定, 确认提交, 结束服务);
+    PgDn/PgUp turn choice and table pages; Esc is the footer's 返回."""
+
+    PRIMARY = ("submit", "action_confirm", "action_finish", "action_end")
+
+    def __init__(self, shell, controller: "TellerScreens"):
+        super().__init__(shell)
+        self.shell, self.c = shell, controller
+        page = shell.service
+        keys = [(str(d), lambda d=str(d): self.digit(d)) for d in range(10)] + [
+            (".", lambda: self.digit(".")), ("Backspace", self.backspace), ("Tab", self.next_field),
+            ("Return", self.primary), ("Enter", self.primary), ("Esc", shell.go_back),
+            ("PgDown", lambda: self.press("more_choices") or self.press("next_page")),
+            ("PgUp", lambda: self.press("prev_page"))]
+        self.shortcuts = []
+        for k, fn in keys:
+            self.shortcuts += _shortcut(page, (k,), lambda fn=fn: fn() if self.active() else None)
+
+    def active(self) -> bool:
+        return self.c.mode.session is not None and self.shell.stack.currentWidget() is self.shell.service
+
+    def visible(self, prefix: str) -> list:
+        return [b for b in self.shell.service.findChildren(QPushButton)
+                if b.objectName().startswith(prefix) and b.isVisible() and b.isEnabled()]
+
+    def press(self, name: str) -> bool:
+        b = next((b for b in self.visible(name) if b.objectName() == name), None)
+        if b is None:
+            return False
+        b.click()
+        return True
+
+    def digit(self, d: str) -> None:
+        page = self.shell.service
+        if page.pad.isVisible():
+            page.pad.digit.emit(d)
+            return
+        choices = self.visible("choice_")
+        if d.isdigit() and 1 <= int(d) <= len(choices):
+            choices[int(d) - 1].click()
+
+    def backspace(self) -> None:
+        if self.shell.service.pad.isVisible():
+            self.shell.service.pad.backspace.emit()
+
+    def next_field(self) -> None:
+        fields = self.visible("input_")
+        if not fields:
+            return
+        names = [b.objectName() for b in fields]
+        cur = f"input_{self.shell.service.active}"
+        i = (names.index(cur) + 1) % len(fields) if cur in names else 0
+        fields[i].click()
+
+    def primary(self) -> None:
+        for name in self.PRIMARY:
+            if self.press(name):
+                return
+
+
 class TellerScreens(QObject):
     """Wires TellerMode into the shell: pages, the header line, activity and the idle sign-out check."""
 
@@ -708,6 +771,7 @@ class TellerScreens(QObject):
         self.combined_page = CombinedLoanPage(shell, self)
         shell.service.guard = self.guard
         shell.bridge.add_target(self)
+        self.flow_keys = FlowKeys(shell, self)
         self.header_label = label("", wrap=False)
         self.header_label.setObjectName("teller_header")
         shell.center_label.parentWidget().layout().insertWidget(1, self.header_label)

@@ -143,20 +143,57 @@ def test_the_bank_teller_terminal_opens_on_the_sign_in_page_and_lists_the_items_
     assert ("teller:T0001", "teller.sign_in", "ok") in acts
 
 
-def to_withdrawal_confirm(qtbot, shell, kiosk, tel, person, amount: str, offline_after_identify=False):  # noqa: F811
+def key(qtbot, shell, k, text: str = "") -> None:  # noqa: F811
+    """A key as the teller types it (to the window: the service page has no focused field)."""
+    target = shell.app.focusWidget() or shell
+    if text:
+        qtbot.keyClicks(target, text)
+    else:
+        qtbot.keyClick(target, k)
+    QApplication.processEvents()
+
+
+def to_withdrawal_confirm(qtbot, shell, kiosk, tel, person, amount: str, offline_after_identify=False,  # noqa: F811
+                          keyboard=False):
     press_item(qtbot, shell, tel, "withdrawal")
     qtbot.waitUntil(lambda: shell.stack.currentWidget() is shell.identify, timeout=WAIT)
     flow = identify_as(qtbot, shell, person, card=True)               # the customer's ID card, face, bank card
     settle(qtbot, flow, Svc.INPUT)
     if offline_after_identify:
         online(kiosk, False)                                          # no eligibility check: the center decides later
-    choose(qtbot, shell, "choice_07")                                 # rent
-    shell.service.type_text("monthly_rent_fen", "2000")
-    shell.service.type_text("rent_months", "3")
-    click(qtbot, shell, "submit")
+    if not keyboard:
+        choose(qtbot, shell, "choice_07")                             # rent
+        shell.service.type_text("monthly_rent_fen", "2000")
+        shell.service.type_text("rent_months", "3")
+        click(qtbot, shell, "submit")
+        settle(qtbot, flow, Svc.INPUT)
+        shell.service.type_text("amount", amount)
+        click(qtbot, shell, "submit")
+        settle(qtbot, flow, Svc.CONFIRM)
+        return flow
+    shell.activateWindow()
+    qtbot.waitUntil(lambda: shell.isActiveWindow(), timeout=5000)
+    for _ in range(5):                                                # the rent reason by its number on screen
+        shown = [b.objectName() for b in tel.flow_keys.visible("choice_")]
+        if "choice_07" in shown:
+            key(qtbot, shell, None, str(shown.index("choice_07") + 1))
+            break
+        key(qtbot, shell, Qt.Key.Key_PageDown)
+    assert flow.step == "evidence", flow.step
+    assert shell.service.active == "monthly_rent_fen"                 # the first field is ready for typing
+    key(qtbot, shell, None, "2000")
+    key(qtbot, shell, Qt.Key.Key_Tab)
+    key(qtbot, shell, None, "3")
+    vals = shell.service.values
+    assert (vals["monthly_rent_fen"], vals["rent_months"]) == ("2000", "3"), vals
+    key(qtbot, shell, Qt.Key.Key_Return)                              # 确定
     settle(qtbot, flow, Svc.INPUT)
-    shell.service.type_text("amount", amount)
-    click(qtbot, shell, "submit")
+    assert flow.step == "amount"
+    if shell.service.active != "amount":
+        key(qtbot, shell, Qt.Key.Key_Tab)
+    key(qtbot, shell, None, amount + "9")
+    key(qtbot, shell, Qt.Key.Key_Backspace)                           # a typo, taken back
+    key(qtbot, shell, Qt.Key.Key_Return)
     settle(qtbot, flow, Svc.CONFIRM)
     return flow
 
@@ -301,8 +338,9 @@ def test_end_of_day_counts_this_runs_transactions_by_outcome_and_writes_the_pdf(
         online(kiosk, True)
 
     # a frozen account, the link down after identification: queued now, refused by the center later
-    flow = to_withdrawal_confirm(qtbot, shell, kiosk, tel, LIU, "500", offline_after_identify=True)
-    click(qtbot, shell, "action_confirm")                           # ¥500.00: below the limit, the teller alone
+    flow = to_withdrawal_confirm(qtbot, shell, kiosk, tel, LIU, "500", offline_after_identify=True, keyboard=True)
+    assert flow.amount_fen == 50_000
+    key(qtbot, shell, Qt.Key.Key_Return)                            # 确认提交: ¥500.00, below the limit
     settle(qtbot, flow, Svc.DONE)
     assert flow.outcome.queued
     refused_cid = flow.outcome.client_id
