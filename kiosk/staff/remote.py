@@ -38,6 +38,7 @@ class RemoteReport:
     logs_uploaded: Optional[dict] = None
     errors: list[dict] = field(default_factory=list)
     new_version: bool = False
+    first_version: bool = False      # the first catalog this terminal applies (install): nothing "changed"
 
     def view(self) -> dict:
         return dict(self.__dict__)
@@ -98,8 +99,9 @@ class RemoteCommands:
         rep = RemoteReport(catalog_version=catalog.version)
         rep.disabled_items = sorted(i.code for i in catalog.items if not i.enabled)
         rep.announcements = [a.id for a in catalog.announcements]
-        if catalog.version != self._last_version():
-            rep.new_version = True
+        last = self._last_version()
+        if catalog.version != last:
+            rep.new_version, rep.first_version = True, not last
             self.audit.append("center", "remote.catalog_applied", target=f"catalog:{catalog.version}",
                               details={"disabled_items": rep.disabled_items, "announcements": rep.announcements})
         kinds = {str(c.get("kind")) for c in [*catalog.commands, *(extra_commands or [])] if isinstance(c, dict)}
@@ -132,7 +134,7 @@ class RemoteCommands:
 def notice_parts(report: RemoteReport) -> dict[str, tuple[str, str]]:
     """What changed, by kind (catalog, logs): (Chinese, English). Empty when nothing changed."""
     parts: dict[str, tuple[str, str]] = {}
-    if report.new_version:
+    if report.new_version and not report.first_version:
         z, e = "已按公积金中心通知更新服务", "Services updated as the fund center instructed"
         if report.disabled_items:
             z += f"，暂停{len(report.disabled_items)}项业务"

@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from kiosk.domain.money import format_yuan
 from kiosk.staff.errors import StaffError
 from kiosk.staff.hidden_entry import CornerLongPress
-from screens.qt import (QColor, QEvent, QHBoxLayout, QImage, QLineEdit, QObject, QPainter, QPen, QPixmap,
+from screens.qt import (QColor, QEvent, QGridLayout, QHBoxLayout, QImage, QLineEdit, QObject, QPainter, QPen, QPixmap,
                         QScrollArea, QSizePolicy, QStackedWidget, Qt, QTimer, QVBoxLayout, QWidget)
 from screens.staff.common import CodePad, StaffPage, error_text, readonly_text, set_role
 from screens.widgets import KeyPad, button, label
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 ROLE_NAMES = {"idcard": "身份证阅读器", "cardreader": "银行卡/社保卡读卡器", "camera": "摄像头",
               "receipt_printer": "凭条打印机", "a4_printer": "A4打印机"}
+DEVICE_ZH = {"online": "在线", "offline": "离线", "powerOff": "未通电", "noDevice": "未连接", "hardwareError": "硬件故障",
+             "userError": "操作错误", "busy": "忙"}
+PAPER_ZH = {"full": "充足", "low": "将尽", "out": "缺纸", "jammed": "卡纸", "unknown": "未知"}
 STATE_ZH = {"draft": "草稿", "queued": "待上传", "sending": "发送中", "accepted": "已受理", "rejected": "未受理",
             "needs_review": "待核查", "canceled": "已取消"}
 HOLD_S = 3.0
@@ -272,7 +275,8 @@ class DevicesSection(Section):
     def _status_of(self, r: dict) -> None:
         w = self.rows.get(r["role"])
         if w is not None:
-            st = r["status"] or ("不可用：" + (r["missing"] or "") if not r["usable"] else "—")
+            st = r["status"]
+            st = f"{DEVICE_ZH.get(st, st)}（{st}）" if st else ("不可用：" + (r["missing"] or "") if not r["usable"] else "—")
             w["status"].setText(f"{r['backend']}｜{st}")
 
     def _show_status(self, rows: list[dict]) -> None:
@@ -313,7 +317,7 @@ class DevicesSection(Section):
 
         def done(r: dict) -> None:
             if r["ok"]:
-                self.say(f"测试页已打印（纸张：{r['paper']}）")
+                self.say(f"测试页已打印（纸张：{PAPER_ZH.get(r['paper'], r['paper'])}）")
             else:
                 self.say(f"{r['message_zh']}（{r['error_code'] or r['code']}）", ok=False)
             self.output.setText(r.get("text") or "")
@@ -441,7 +445,7 @@ class CameraSection(Section):
         self.say("正在打开摄像头…")
 
         def started(preview) -> None:
-            if not self.isVisible() or self.page.body.currentWidget() is not self:    # left meanwhile
+            if not self.isVisible() or self.page.sections.get(self.page.current) is not self:    # left meanwhile
                 self._stop_core(preview)
                 return
             self.preview = preview
@@ -729,19 +733,27 @@ class TechnicianPage(StaffPage):
         self.idle_timer.timeout.connect(self.check_idle)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(12, 8, 12, 8)
-        nav = QVBoxLayout()
+        nav = QVBoxLayout()             # two columns of section buttons: the page fits the screen's height
         nav.setSpacing(8)
         nav.addWidget(label("维护模式", "title"))
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        nav.addLayout(grid)
         self.body = QStackedWidget()
         self.sections: dict[str, Section] = {}
+        self._holders: dict[str, QScrollArea] = {}
+        self.current: Optional[str] = None
         self.nav_buttons = {}
         for key, name, cls in self.SECTIONS:
             sec = cls(self)
             self.sections[key] = sec
-            self.body.addWidget(sec)
+            holder = _scroll(sec)       # a section taller than the screen scrolls; it never stretches the window
+            self._holders[key] = holder
+            self.body.addWidget(holder)
             b = button(name, "secondary", lambda key=key: self.open_section(key), name=f"nav_{key}")
             self.nav_buttons[key] = b
-            nav.addWidget(b)
+            i = len(self.nav_buttons) - 1
+            grid.addWidget(b, i // 2, i % 2)
         nav.addStretch(1)
         nav.addWidget(button("退出维护", "danger", self.exit, name="tech_exit"))
         outer.addLayout(nav)
@@ -756,10 +768,10 @@ class TechnicianPage(StaffPage):
 
     def open_section(self, key: str) -> None:
         sec = self.sections[key]
-        current = self.body.currentWidget()
-        if current is not sec and isinstance(current, Section):
-            current.left()
-        self.body.setCurrentWidget(sec)
+        if self.current is not None and self.current != key:
+            self.sections[self.current].left()
+        self.current = key
+        self.body.setCurrentWidget(self._holders[key])
         for k, b in self.nav_buttons.items():
             set_role(b, "" if k == key else "secondary")
         sec.entered()

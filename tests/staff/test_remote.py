@@ -94,5 +94,7 @@ def test_the_terminal_says_what_the_center_changed_and_nothing_when_nothing_did(
     cat = RemoteReport(catalog_version="v2", disabled_items=["withdrawal"], announcements=["A1"], new_version=True)
     both = notice(cat, notice_parts(logs))                       # the same sync: heartbeat reply, then catalog
     assert "暂停1项业务" in both.zh and "公告1条" in both.zh and "上传运行日志" in both.zh
+    first = RemoteReport(catalog_version="v1", disabled_items=["withdrawal"], new_version=True, first_version=True)
+    assert notice(first) is None                                 # the first catalog after install: nothing changed
     failed = RemoteReport(catalog_version="v2", errors=[{"code": "CENTER_UNREACHABLE"}])
     assert "下次同步时重试" in notice(failed).zh

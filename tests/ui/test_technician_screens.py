@@ -59,6 +59,8 @@ def shot(shell, name: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     assert shell.grab().save(str(out / f"{name}.png"))
     assert not clipped_texts(shell), (name, clipped_texts(shell))
+    size, ui = shell.size(), shell.terminal.settings.ui
+    assert size.height() <= ui.screen_height and size.width() <= ui.screen_width, (name, size)
 
 
 def records(audit) -> list[tuple]:
@@ -220,8 +222,8 @@ def test_every_device_runs_its_self_test_from_its_row(qtbot, shell, on_site):
         result = devices.rows[role]["result"]
         qtbot.waitUntil(lambda: result.text().startswith(("通过", "未通过")), timeout=WAIT)
         assert result.text().startswith("通过：success"), (role, result.text())
-        assert devices.rows[role]["status"].text().endswith("online"), devices.rows[role]["status"].text()
-    assert "sim｜" in devices.rows["idcard"]["status"].text()
+        assert devices.rows[role]["status"].text().endswith("在线（online）"), devices.rows[role]["status"].text()
+    assert devices.rows["idcard"]["status"].text().startswith("sim｜")
     qtbot.waitUntil(lambda: not page.busy, timeout=WAIT)
     shot(shell, "03-devices-selftest")
     recs = [(t, r) for _a, act, t, r in records(audit) if act == "technician.selftest"]
@@ -281,6 +283,9 @@ def test_an_id_card_and_a_bank_card_are_read_and_shown_masked(qtbot, shell, kios
     tap(qtbot, page, "read_idcard_btn")                          # nobody places a card: the technician cancels
     qtbot.mouseClick(btn(page, "read_cancel"), LEFT)
     assert "已取消读卡" in devices.message.text() and not page.busy
+    qtbot.waitUntil(lambda: [r for _a, act, tgt, r in records(audit)
+                             if act == "technician.read_card" and tgt == "idcard"][-1].startswith("failed:"),
+                    timeout=WAIT)                                # the canceled read is audited too
     acts = [(act, tgt, r) for _a, act, tgt, r in records(audit)]
     assert ("technician.read_card", "idcard", "ok") in acts and ("technician.read_card", "cardreader", "ok") in acts
     assert ZHANG.id_number not in str([r.details for r in audit.tail(50)])
