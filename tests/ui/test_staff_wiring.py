@@ -1,5 +1,5 @@
 """The running kiosk (screens.app.run) installs technician mode behind the hidden entry, sharing the
-terminal's audit log; without an audit log the mode stays closed and the resident kiosk still comes up."""
+terminal's audit log and the terminal's own devices; without an audit log the mode stays closed and the resident kiosk still comes up."""
 import pytest
 
 from kiosk.audit.log import AuditLog
@@ -17,6 +17,9 @@ def test_the_running_kiosk_has_technician_mode_behind_the_hidden_entry(shell, se
         staff.open_pin()                                     # what a 3-second corner press does
         assert shell.stack.currentWidget() is staff.pin_page
         assert staff.tech.audit is audit                     # one writer on the hash chain
+        printer = object()                                   # the device the terminal attached (at start-up)
+        shell.terminal.devices.raw["receipt_printer"] = printer
+        assert staff.tech.terminal_device("receipt_printer") is printer     # not a second handle on its port
         staff.close()
     finally:
         audit.close()
