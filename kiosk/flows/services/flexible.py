@@ -10,8 +10,9 @@ from kiosk.domain.errors import DomainError
 from kiosk.domain.masking import mask_card
 from kiosk.domain.money import format_yuan, parse_yuan
 from kiosk.flows.ports import BankCard
-from kiosk.flows.services.base import M, ServiceFlow, Svc, amount_view, as_int
+from kiosk.flows.services.base import M, ServiceFlow, Svc, amount_view, as_int, fmt
 from kiosk.flows.services.desk import TxOutcome
+from sync.policy import OfflineRefused
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 def monthly_fen(base_fen: int, ratio_bp: int) -> int:
     """base × ratio, half-up to the fen (the center's rule, center.rules.flexible)."""
     return int((Decimal(base_fen) * Decimal(ratio_bp) / 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+OFFLINE_OVER_LIMIT = M("OFFLINE_AMOUNT_OVER_LIMIT", "网络中断时单笔最多受理{max}，请减少月数或联网后办理",
+                       "deposit over the offline per-transaction limit")
 
 
 def year_month(yyyymm: str) -> str:
@@ -153,9 +158,17 @@ class FlexibleDepositFlow(ServiceFlow):
         n = as_int(months)
         if self.state is not Svc.INPUT or n is None or not 1 <= n <= 12:
             return
+        amount = n * self.agreement["monthly_fen"]
+        try:                                  # offline: over the floor limit is refused now, not after confirming
+            self.ctx.desk.check_amount(self.code, amount)
+        except OfflineRefused as exc:
+            log.info("deposit of %d months refused offline: %s", n, exc.detail)
+            if exc.code == OFFLINE_OVER_LIMIT.code:
+                top = format_yuan(self.ctx.desk.limits.per_transaction_limit_fen)
+                return self._go(Svc.INPUT, fmt(OFFLINE_OVER_LIMIT, max=top))
+            return self._go(Svc.INPUT, M(exc.code, exc.message_zh, exc.detail))
         self.months = n
         self.choices = []
-        amount = self.months * self.agreement["monthly_fen"]
         self.fields = self.fields[:3] + [("缴存月数", f"{self.months}个月")]
         self.amounts = [amount_view("本次缴存金额", amount)]
         self._show(Svc.CONFIRM, "confirm", M("PROMPT_CONFIRM", "将从签约银行卡扣款，请确认金额",
