@@ -184,3 +184,52 @@ def test_loan_details_list_the_repayments_with_the_balance_and_replay_on_retry(k
     none.choose_kind("loan")
     kiosk.settle(none)
     assert none.state is Svc.REFUSED and "没有住房公积金贷款" in none.message.zh
+
+
+SUN = ("孙国庆", "33080219601001129X")       # past retirement age: the retirement withdrawal closes the account
+
+
+def test_progress_by_the_receipts_qr_code_on_the_camera_and_by_serial(kiosk):
+    import re
+    import threading
+    flow = start(kiosk, SUN, "withdrawal", level=3)
+    kiosk.devices.cardreader.insert(SUN)
+    flow.choose_reason("03")
+    kiosk.settle(flow)
+    if flow.state is Svc.READ_CARD:
+        kiosk.settle(flow)
+    assert flow.state is Svc.CONFIRM, (flow.state, flow.message)
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE and flow.outcome.accepted
+    slip = kiosk.printer_sim.wait_for_jobs(1)[-1]
+    serial = re.search(r"TQ\d{16}", slip.text).group(0)
+    qr = next(q for q in slip.qr_payloads if q.startswith("progress:"))
+
+    camera = kiosk.devices.camera                    # the stand-in camera of these tests
+    prog = start(kiosk, ZHANG, "progress_query", level=1)
+    assert "scan" in prog.view()["actions"]
+    camera.show_face("none")                         # nothing held up: a deadline, then a plain message
+    prog.scan_timeout_s = 0.3
+    prog.scan()
+    kiosk.settle(prog)
+    assert prog.state is Svc.INPUT and prog.message.code == "QR_NOT_SEEN" and "二维码" in prog.message.zh
+    camera.show_qr("https://gjj.example.gov.cn/verify?code=ABCD-EFGH-JKLM")     # a certificate's QR instead
+    prog.scan_timeout_s = 10
+    prog.scan()
+    kiosk.settle(prog)
+    assert prog.state is Svc.INPUT and prog.message.code == "QR_IS_CERTIFICATE"
+    seen = []
+    frame = camera.frame
+    camera.frame = lambda: (seen.append(threading.current_thread().name), frame())[1]
+    camera.show_qr(qr)
+    prog.scan()
+    kiosk.settle(prog)
+    assert prog.state is Svc.SHOW, prog.message
+    assert fields(prog)["业务编号"] == serial and fields(prog)["业务类型"] == "提取"
+    assert seen and threading.main_thread().name not in seen          # the camera was read on a worker
+    # the same case typed: the kind (prefix) and the digits
+    typed = start(kiosk, ZHANG, "progress_query", level=1)
+    typed.submit_serial("TQ", serial[2:])
+    kiosk.settle(typed)
+    assert typed.state is Svc.SHOW and fields(typed)["业务编号"] == serial
