@@ -7,7 +7,10 @@ and prev_hash_n = hash_(n-1) (64 zeros for the first). Actor, target and every s
 through kiosk.domain.masking.mask_text (UUIDs such as client ids kept whole) before they are hashed and stored, so the log never holds personal
 data in clear.
 
-Storage: SQLite, WAL, synchronous=FULL; triggers refuse UPDATE and DELETE through SQLite. A sidecar head file
+Storage: SQLite, WAL, synchronous=FULL; triggers refuse UPDATE and DELETE through SQLite. The schema carries a
+version (PRAGMA user_version, SCHEMA_VERSION): an older log is upgraded in place on open (its records keep the
+form they were signed in); a newer or unknown one is refused with AuditError (AUDIT_SCHEMA_NEWER /
+AUDIT_SCHEMA_UNKNOWN), an English log line and what to do, and left untouched. A sidecar head file
 (<db>.head, JSON {seq, hash, mac}) is rewritten atomically (write + rename) after each append, MACed with the
 same key; the head is also what the terminal reports to the center on sync. verify() compares the table with
 it, so dropping the last records (truncation) shows even though the remaining chain is intact.
@@ -36,7 +39,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from kiosk.domain.masking import mask_text
 
@@ -45,6 +48,11 @@ log = logging.getLogger(__name__)
 GENESIS = "0" * 64
 KEY_BYTES = 32
 HEAD_SYNC_INTERVAL_S = 1.0       # the head file is fsynced by a background thread at most this late
+# Schema versions (PRAGMA user_version):
+#   1  the first release: no `result` column (records signed without it); user_version was left at 0
+#   2  `result` added (records signed with it); an upgraded v1 table keeps NULL there for its old records, which
+#      are verified exactly as they were signed
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     seq       INTEGER PRIMARY KEY,
@@ -57,11 +65,15 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
 );
+"""
+_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
+_V1_COLUMNS = {"seq", "ts", "actor", "action", "target", "details", "prev_hash", "hash"}
+_V2_COLUMNS = _V1_COLUMNS | {"result"}
 
 
 class AuditError(Exception):
@@ -154,14 +166,17 @@ class AuditRecord:
     actor: str
     action: str
     target: str
-    result: str
+    result: Optional[str]       # None only for records written by schema 1, which were signed without it
     details: dict
     prev_hash: str
     hash: str
 
     def body(self) -> dict:
-        return {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
+        body = {"seq": self.seq, "ts": self.ts, "actor": self.actor, "action": self.action,
                 "target": self.target, "result": self.result, "details": self.details}
+        if self.result is None:
+            del body["result"]
+        return body
 
 
 @dataclass(frozen=True)
@@ -215,9 +230,60 @@ class AuditLog:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._ensure_schema()
+        except AuditError as exc:
+            self._db.close()
+            log.error("%s [%s]", exc, exc.code)
+            raise
         except (sqlite3.DatabaseError, OSError) as exc:
             raise AuditError("AUDIT_DB", f"cannot open audit database {self.path}: {exc}") from None
+
+    def _ensure_schema(self) -> None:
+        """Create the schema, or bring an older one to SCHEMA_VERSION in one IMMEDIATE transaction. A database
+        from newer software, or one that is not an audit log, is refused with a code and what to do."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            columns = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
+            others = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name != 'audit' "
+                                               "AND name NOT LIKE 'sqlite_%'")]
+            if version > SCHEMA_VERSION:
+                raise AuditError("AUDIT_SCHEMA_NEWER",
+                                 f"audit database {self.path} has schema version {version}, this software knows up to "
+                                 f"{SCHEMA_VERSION}: it was written by a newer kiosk version. Install that version "
+                                 f"again (or newer); do not delete the file, it is the terminal's audit trail",
+                                 "审计日志由较新版本的软件写入，请升级终端软件后再试，请联系技术人员")
+            if not columns:
+                if others:
+                    raise AuditError("AUDIT_SCHEMA_UNKNOWN",
+                                     f"{self.path} is an SQLite database but not an audit log (tables: "
+                                     f"{', '.join(sorted(others))[:200]}); check paths.audit_db in the settings",
+                                     "审计日志文件不正确，请联系技术人员检查配置")
+                db.execute(_SCHEMA)
+                before = None
+            elif columns == _V2_COLUMNS:
+                before = version or 2          # v2 tables made before the version was recorded carry 0
+            elif columns == _V1_COLUMNS and version in (0, 1):
+                db.execute("ALTER TABLE audit ADD COLUMN result TEXT")     # NULL for the v1 records
+                before = 1
+            else:
+                raise AuditError("AUDIT_SCHEMA_UNKNOWN",
+                                 f"audit table in {self.path} has unexpected columns {sorted(columns)} (schema version "
+                                 f"{version}); keep the file for inspection, move it aside and start a new log "
+                                 f"(hpf-kiosk audit backup first), and report it",
+                                 "审计日志格式无法识别，请联系技术人员")
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            for stmt in _TRIGGERS.strip().split("END;"):
+                if stmt.strip():
+                    db.execute(stmt + "END;")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        if before is not None and before != SCHEMA_VERSION:
+            log.info("audit database %s upgraded from schema %s to %s", self.path, before, SCHEMA_VERSION)
 
     @classmethod
     def open(cls, settings) -> "AuditLog":
@@ -373,9 +439,12 @@ class AuditLog:
         return seq, digest
 
     def _rows(self) -> list[AuditRecord]:
-        with self._lock:
-            rows = self._db.execute("SELECT seq, ts, actor, action, target, result, details, prev_hash, hash "
-                                    "FROM audit ORDER BY rowid").fetchall()
+        try:
+            with self._lock:
+                rows = self._db.execute("SELECT seq, ts, actor, action, target, result, details, prev_hash, hash "
+                                        "FROM audit ORDER BY rowid").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise AuditError("AUDIT_READ", f"cannot read the audit log {self.path}: {exc}") from None
         out = []
         for seq, ts, actor, action, target, result, details, prev, digest in rows:
             try:

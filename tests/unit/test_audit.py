@@ -302,3 +302,95 @@ def test_client_ids_are_kept_whole_while_personal_data_next_to_them_is_masked(au
     assert rec.target == f"client:{cid}" and rec.details["client_id"] == cid and rec.details["client_ids"] == [cid]
     assert rec.details["note"] == f"{cid} 手机138****8000"
     assert audit.tail(1)[0].details["client_id"] == cid and audit.verify().ok
+
+
+# --- schema versions -------------------------------------------------------------------------------------
+
+V1_SCHEMA = """CREATE TABLE audit (seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL DEFAULT '', details TEXT NOT NULL DEFAULT '{}', prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"""
+
+
+def _v1_log(path, n=3):
+    """An audit log as the first release wrote it: no result column, records signed without it, version 0."""
+    import hashlib
+    import hmac
+    import json
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(V1_SCHEMA)
+    prev = "0" * 64
+    for seq in range(1, n + 1):
+        body = {"seq": seq, "ts": f"2026-01-0{seq}T00:00:00+00:00", "actor": "technician", "action": "config.change",
+                "target": "", "details": {"key": f"k{seq}"}}
+        digest = hmac.new(KEY, prev.encode() + json.dumps(body, ensure_ascii=False, sort_keys=True,
+                                                          separators=(",", ":")).encode(), hashlib.sha256).hexdigest()
+        db.execute("INSERT INTO audit VALUES (?,?,?,?,?,?,?,?)", (seq, body["ts"], "technician", "config.change", "",
+                                                                 json.dumps(body["details"]), prev, digest))
+        prev = digest
+    db.close()
+
+
+def test_a_first_release_log_is_upgraded_in_place_and_its_old_records_still_verify(tmp_path, caplog):
+    path = tmp_path / "audit.sqlite3"
+    _v1_log(path)
+    with caplog.at_level("INFO", logger="kiosk.audit.log"):
+        log = AuditLog(path, KEY)
+    assert any("upgraded from schema 1 to 2" in r.getMessage() for r in caplog.records)
+    assert [r.result for r in log] == [None, None, None]            # old records keep their signed form
+    rec = log.append("technician", "config.change", details={"key": "k4"}, result="ok")
+    report = log.verify(expected_head=(3, list(log)[2].hash))       # the v1 log had no head file of its own
+    assert report.ok and report.records == 4 and rec.seq == 4
+    assert log.verify().ok                                          # the head file written by the append
+    log.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    again = AuditLog(path, KEY)                                     # opening twice upgrades once
+    assert again.verify().ok and again.tail(1)[0].result == "ok"
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        sqlite3.connect(path).execute("UPDATE audit SET result='ok' WHERE seq=1")   # guards still in place
+    again.close()
+
+
+def test_a_current_log_without_a_recorded_version_opens_unchanged(tmp_path):
+    log = AuditLog(tmp_path / "audit.sqlite3", KEY)
+    log.append("technician", "login")
+    log.close()
+    sqlite3.connect(tmp_path / "audit.sqlite3", isolation_level=None).execute("PRAGMA user_version=0")  # as in var/demo
+    log = AuditLog(tmp_path / "audit.sqlite3", KEY)
+    assert log.verify().ok and log.tail(1)[0].result == "ok"
+    log.close()
+    assert sqlite3.connect(tmp_path / "audit.sqlite3").execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_log_from_newer_software_is_refused_with_a_code_a_log_line_and_what_to_do(tmp_path, monkeypatch, capsys,
+                                                                                    caplog):
+    monkeypatch.setenv("HPF_KIOSK__PATHS__DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HPF_KIOSK__PATHS__LOG_DIR", str(tmp_path / "log"))
+    from config import load_settings
+    settings = load_settings()
+    AuditLog.open(settings).close()
+    sqlite3.connect(settings.audit_db, isolation_level=None).execute("PRAGMA user_version=7")
+    with caplog.at_level("ERROR", logger="kiosk.audit.log"), pytest.raises(AuditError) as err:
+        AuditLog.open(settings)
+    assert err.value.code == "AUDIT_SCHEMA_NEWER" and "升级" in err.value.message_zh
+    assert "schema version 7" in str(err.value) and "Install that version" in str(err.value)
+    assert any("AUDIT_SCHEMA_NEWER" in r.getMessage() for r in caplog.records)
+    from kiosk.cli.main import main
+    assert main(["audit", "verify"]) == 2                            # the CLI: a code, no traceback
+    out = capsys.readouterr()
+    assert "AUDIT_SCHEMA_NEWER" in out.err and "Traceback" not in out.err + out.out
+    assert sqlite3.connect(settings.audit_db).execute("PRAGMA user_version").fetchone()[0] == 7   # left as found
+
+
+def test_a_database_that_is_not_an_audit_log_is_refused(tmp_path):
+    other = tmp_path / "journal.sqlite3"
+    sqlite3.connect(other, isolation_level=None).execute("CREATE TABLE transactions (client_id TEXT)")
+    with pytest.raises(AuditError) as err:
+        AuditLog(other, KEY)
+    assert err.value.code == "AUDIT_SCHEMA_UNKNOWN" and "transactions" in str(err.value)
+    odd = tmp_path / "odd.sqlite3"
+    sqlite3.connect(odd, isolation_level=None).execute("CREATE TABLE audit (seq INTEGER PRIMARY KEY, blob TEXT)")
+    with pytest.raises(AuditError) as err:
+        AuditLog(odd, KEY)
+    assert err.value.code == "AUDIT_SCHEMA_UNKNOWN"
+    assert [r[1] for r in sqlite3.connect(odd).execute("PRAGMA table_info(audit)")] == ["seq", "blob"]  # untouched
