@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tomllib
 from datetime import date, datetime, time as dtime
 from pathlib import Path
@@ -29,6 +30,28 @@ from kiosk.staff.errors import StaffError
 log = logging.getLogger(__name__)
 
 MASK = "********"
+
+
+# --- the loader's one-line problems in plain Chinese (the English stays in the log and the audit record) ------
+
+_PLAIN = [(re.compile(r"Input should be greater than or equal to (\S+)"), "应不小于{0}"),
+          (re.compile(r"Input should be greater than (\S+)"), "应大于{0}"),
+          (re.compile(r"Input should be less than or equal to (\S+)"), "应不大于{0}"),
+          (re.compile(r"Input should be less than (\S+)"), "应小于{0}"),
+          (re.compile(r"Input should be a valid integer.*"), "应为整数"),
+          (re.compile(r"Input should be a valid number.*"), "应为数字"),
+          (re.compile(r"Input should be a valid boolean.*"), "应为 true 或 false"),
+          (re.compile(r"Input should be a valid URL.*"), "应为网址，如 https://…"),
+          (re.compile(r"Input should be (.+)"), "应为 {0}")]
+
+
+def plain_zh(problem: str) -> str:
+    """e.g. "Input should be greater than or equal to 20" -> "应不小于20"; an unknown problem stays as it is."""
+    for pattern, zh in _PLAIN:
+        m = pattern.search(problem)
+        if m:
+            return zh.format(*m.groups())
+    return problem
 
 
 # --- a small TOML writer (tables of scalars and lists; what settings files hold) ---------------------------
@@ -197,7 +220,7 @@ class ConfigEditor:
                                  details={"value": MASK if secret else str(value), "problems": lines})
                 log.warning("config edit refused: %s", "; ".join(lines))
                 raise StaffError("CONFIG_INVALID", "设置值不符合要求：" + "；".join(
-                    (line.split(": ", 2)[-1] if not secret else "格式不正确") for line in lines),
+                    (plain_zh(line.split(": ", 2)[-1]) if not secret else "格式不正确") for line in lines),
                     "; ".join(lines)) from None
         finally:
             cand.unlink(missing_ok=True)

@@ -206,3 +206,76 @@ def test_the_queue_view_shows_what_waits_and_a_retry_is_audited(site):
     acts = [(act, r) for _a, act, _t, r, _d in site.actions()]
     assert ("technician.queue_view", "ok") in acts and ("technician.queue_retry", "ok") in acts
     assert ("technician.queue_retry", "refused:QUEUE_RETRY_NOT_ALLOWED") in acts
+
+
+def test_each_device_self_test_is_its_own_audit_record(site):
+    tech = site.technician()
+    tech.unlock(PIN)
+    for role in ("idcard", "cardreader", "camera", "receipt_printer", "a4_printer"):
+        row = tech.selftest(role)
+        assert row["role"] == role and row["ok"] and row["code"] == "success", row
+    with pytest.raises(StaffError) as e:
+        tech.selftest("scanner")
+    assert e.value.code == "DEVICE_UNKNOWN"
+    recs = [(t, r) for _a, act, t, r, _d in site.actions() if act == "technician.selftest"]
+    assert recs == [(role, "ok") for role in ("idcard", "cardreader", "camera", "receipt_printer", "a4_printer")]
+
+
+def test_the_test_slip_carries_no_personal_data_and_is_audited(site):
+    from kiosk.domain.masking import mask_text
+    tech = site.technician()
+    tech.unlock(PIN)
+    r = tech.test_print()                    # no terminal devices handed in: a printer built for the call
+    assert r["ok"] and r["code"] == "success" and r["job_id"], r
+    assert "打印测试凭条" in r["text"] and site.settings.terminal.id in r["text"]
+    assert mask_text(r["text"]) == r["text"]
+    assert ("technician.test_print", "receipt_printer", "ok") in [(a, t, x) for _u, a, t, x, _d in site.actions()]
+
+
+def test_cards_are_read_from_the_terminals_own_readers_and_returned_masked(site):
+    from devices import registry
+    from kiosk.flows.adapters import CardReaderAdapter, IdCardAdapter
+    from kiosk.flows.ports import IdentityDocument
+    zhang = IdentityDocument(name=ZHANG[0], id_number=ZHANG[1])
+    built = {role: registry.build(site.settings, role).device for role in ("idcard", "cardreader")}
+    try:
+        tech = site.technician(devices=lambda: built)
+        tech.unlock(PIN)
+        assert tech.terminal_device("idcard") is built["idcard"]
+        IdCardAdapter(built["idcard"]).simulator.place(zhang)
+        r = tech.read_card("idcard", timeout_s=10)
+        assert r["masked_id"] == "330802********1230" and r["masked_name"] == "张**" and ZHANG[1] not in str(r)
+        CardReaderAdapter(built["cardreader"]).simulator.insert(holder=zhang)
+        r = tech.read_card("cardreader", timeout_s=10)
+        digits = [c for c in r["masked_pan"] if c.isdigit()]
+        assert "*" in r["masked_pan"] and len(digits) <= 10, r
+    finally:
+        for d in built.values():
+            d.close()
+    recs = [(t, x, d) for _u, a, t, x, d in site.actions() if a == "technician.read_card"]
+    assert [(t, x) for t, x, _d in recs] == [("idcard", "ok"), ("cardreader", "ok")]
+    assert ZHANG[1] not in str(recs) and ZHANG[0] not in str(recs)
+
+
+def test_the_camera_preview_reports_the_face_box_and_quality_figures_then_stops(site):
+    import threading
+    tech = site.technician()
+    tech.unlock(PIN)
+    seen, enough = [], threading.Event()
+
+    def on_frame(frame, figures):            # the camera's preview thread
+        seen.append((frame.shape, figures))
+        if sum(1 for _s, f in seen if f["ok"]) >= 2:
+            enough.set()
+    preview = tech.camera_preview(on_frame)
+    try:
+        assert enough.wait(20), seen[-1:] if seen else "no frame"
+    finally:
+        preview.stop()
+    shape, fig = next((s, f) for s, f in seen if f["ok"])
+    assert fig["code"] == "OK" and fig["face_box"] and fig["faces"] == 1
+    assert fig["brightness"] > 0 and fig["sharpness"] > 0 and 0 < fig["face_size"] < 1
+    assert (fig["height"], fig["width"]) == shape[:2]
+    assert preview.stopped and preview.frames >= 2
+    recs = [(x, d) for _u, a, _t, x, d in site.actions() if a == "technician.camera_preview"]
+    assert recs[0][0] == "started" and recs[-1][0] == "ok" and recs[-1][1]["last_verdict"]
