@@ -212,9 +212,14 @@ def test_certificates_on_a4_with_verification_codes_and_a_plain_refusal_without_
     assert requests.get(f"{base}/v1/certificates/verify/{code}", timeout=10).json()["valid"] is True
     assert code in screen_text(shell)
     grab(qtbot, shell, "27-deposit-use-certificate")
-    click(qtbot, shell, "evaluate_5")                     # 好差评 at the end of the item, online: sent
-    qtbot.waitUntil(lambda: flow.evaluation == "sent", timeout=WAIT)
+    online(kiosk, False)                                  # the link drops before the resident rates: queued
+    click(qtbot, shell, "evaluate_5")                     # 好差评 at the end of the item
+    qtbot.waitUntil(lambda: flow.evaluation == "queued", timeout=WAIT)
     end(qtbot, shell, kiosk)
+    online(kiosk, True)
+    journal = t.services.desk.journal
+    assert kiosk.sync_worker.drain().accepted >= 1        # delivered once the link is back
+    assert not [e for e in journal.list("queued") if e.kind == "evaluation"]
 
     # 王强: loan payoff certificate (贷款全部还清证明)
     before, slips = pdfs(kiosk), len(receipts(kiosk).jobs)
