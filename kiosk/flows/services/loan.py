@@ -411,7 +411,8 @@ class LoanPreapplyFlow(ServiceFlow):
                        ("年利率", rate_pct(Decimal(d["annual_rate"]))), ("可贷额度", format_yuan(d["max_amount_fen"]))]
         self.amounts = [amount_view("申请金额", r["amount_fen"])]
         if d.get("monthly_payment_fen"):
-            self.amounts.append(amount_view("预计月供", d["monthly_payment_fen"]))
+            first = "预计首月月供" if r["method"] == RepaymentMethod.EQUAL_PRINCIPAL.code else "预计月供"
+            self.amounts.append(amount_view(first, d["monthly_payment_fen"]))
         self._show(Svc.CONFIRM, "confirm", M("PROMPT_CONFIRM", "请核对申请信息，确认后提交预申请",
                                              "Please check, then submit"), actions=["confirm"])
 

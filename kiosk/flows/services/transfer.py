@@ -9,6 +9,16 @@ from kiosk.flows.services.desk import TxOutcome
 
 log = logging.getLogger(__name__)
 CENTER_CODE = re.compile(r"^[A-Z0-9]{6}$")
+# Origin centers offered on screen: code = "C" + the first 5 digits of the city's administrative division code,
+# the reference center's own convention (its code is C33080, 衢州). The national platform's BDC909 center-code
+# list replaces this table when the center publishes it.
+ORIGIN_CENTERS = [
+    ("C33010", "杭州住房公积金管理中心"), ("C33020", "宁波市住房公积金管理中心"),
+    ("C33030", "温州市住房公积金管理中心"), ("C33070", "金华市住房公积金管理中心"),
+    ("C31000", "上海市公积金管理中心"), ("C11000", "北京住房公积金管理中心"),
+    ("C32010", "南京住房公积金管理中心"), ("C44030", "深圳市住房公积金管理中心"),
+    ("C36010", "南昌住房公积金管理中心"), ("C34010", "合肥住房公积金管理中心"),
+]
 
 
 class TransferInFlow(ServiceFlow):
@@ -39,26 +49,44 @@ class TransferInFlow(ServiceFlow):
         self._show(Svc.SHOW, "status", actions=(["finish"] if open_case else ["apply", "finish"]))
 
     def apply(self) -> None:
+        """The origin center is chosen from a list (big buttons: nothing to type on a kiosk); a center not listed
+        is handled at the counter."""
         if self.state is not Svc.SHOW or any(c["status"] == "2" for c in self.cases):
             return
         self.table = None
-        self.notes = []
-        self.inputs = [{"name": "from_center", "label": "转出地公积金中心代码（6位）", "kind": "text", "value": ""},
-                       {"name": "from_center_name", "label": "转出地公积金中心名称", "kind": "text", "value": ""}]
-        self._show(Svc.INPUT, "origin", M("PROMPT_ORIGIN", "请填写转出地公积金中心", "Please enter the origin center"),
-                   actions=["submit_origin"])
+        self.fields = []
+        self.notes = ["转出地不在列表中的，请到服务大厅柜台办理"]
+        self.choices = [{"id": code, "label": name} for code, name in ORIGIN_CENTERS]
+        self._show(Svc.INPUT, "origin", M("PROMPT_ORIGIN", "请选择转出地公积金中心（您原来缴存公积金的城市）",
+                                          "Please choose the origin center"), actions=["choose_origin", "back"])
+
+    def choose_origin(self, code: str) -> None:
+        """One of the offered origin centers (its code and name go into the 联系函)."""
+        if self.state is not Svc.INPUT or self.step != "origin":
+            return
+        name = dict(ORIGIN_CENTERS).get(str(code))
+        if name is None:
+            return self._go(Svc.INPUT, M("TRANSFER_CENTER_CODE", "请选择列表中的转出地中心", f"origin {code!r} not offered"))
+        self.submit_origin(code, name)
+
+    def back(self) -> None:
+        """From the origin list or the confirmation back to the resident's transfer cases."""
+        if self.state in (Svc.INPUT, Svc.CONFIRM) and self.step in ("origin", "confirm"):
+            self.choices, self.notes, self.fields = [], [], []
+            self._loaded(self.cases)
 
     def submit_origin(self, code: str, name: str = "") -> None:
+        """The origin by its 6-character center code (staff / API callers; the screen offers choose_origin)."""
         if self.state is not Svc.INPUT:
             return
-        code = (code or "").strip().upper()
+        code = (code if isinstance(code, str) else "").strip().upper()
         if not CENTER_CODE.match(code):
             return self._go(Svc.INPUT, M("TRANSFER_CENTER_CODE", "转出地中心代码应为6位字母或数字", f"bad code {code!r}"))
-        self.origin = (code, (name or "").strip()[:64])
-        self.inputs = []
-        self.fields = [("转出地中心代码", code), ("转出地中心名称", self.origin[1] or "—")]
+        self.origin = (code, (name if isinstance(name, str) else "").strip()[:64])
+        self.inputs, self.choices, self.notes = [], [], []
+        self.fields = [("转出地中心", self.origin[1] or "—"), ("转出地中心代码", code)]
         self._show(Svc.CONFIRM, "confirm", M("PROMPT_CONFIRM", "请核对转出地信息，确认后提交申请",
-                                             "Please check, then submit"), actions=["confirm"])
+                                             "Please check, then submit"), actions=["confirm", "back"])
 
     def confirm(self) -> None:
         if self.state is not Svc.CONFIRM:
