@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.flows.home import HOME_PROMPT, OFFLINE_NOTICE, Tile
 from kiosk.flows.identification import IdStep
-from kiosk.session import Terminal
+from kiosk.session import MSG_CARD_REMOVED, MSG_TIMEOUT, Terminal
 from screens import theme
 from screens.bridge import Bridge
 from screens.i18n import Translations, _
@@ -24,6 +24,7 @@ from screens.qt import (QApplication, QEvent, QFrame, QHBoxLayout, QMainWindow, 
 from screens.widgets import button, label
 
 log = logging.getLogger(__name__)
+SESSION_END_NOTICES = {"timeout": MSG_TIMEOUT, "card_removed": MSG_CARD_REMOVED}
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -275,6 +276,9 @@ class Shell(QMainWindow):
 
     def on_event_session_ended(self, reason: str) -> None:
         self._to_home()
+        notice = SESSION_END_NOTICES.get(reason)
+        if notice is not None:                  # why the visit ended, on screen as well as spoken
+            self.on_event_staff_called(notice)
 
     def on_event_idle_warning(self, remaining: int, can_extend: bool) -> None:
         self.extend_btn.setEnabled(can_extend)

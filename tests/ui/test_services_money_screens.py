@@ -293,7 +293,8 @@ def test_paper_running_out_mid_receipt_loses_nothing_and_the_receipt_is_reprinte
     assert flow.outcome.accepted
     cid, job_id = flow.outcome.client_id, flow.print_job_id
     shown = shell.service.message.text()
-    assert shell.service.message.isVisible() and "纸张用完" in shown and "补打" in shown and plain_chinese(shown)
+    assert shell.service.message.isVisible() and plain_chinese(shown)
+    assert shown == "打印失败：打印过程中纸张用完，回单未打印完整；补充纸张后可补打"
     assert find(shell, "action_reprint").text() == "补打" and find(shell, "action_skip_receipt").isVisible()
     assert any("1,000.00" in x for x in texts_on_screen(shell.service))   # the receipt's content stays on screen
     qtbot.waitUntil(lambda: len(sim.jobs) > before, timeout=WAIT)
@@ -359,6 +360,8 @@ def test_nobody_placing_the_id_card_times_the_session_out_with_a_warning_first(q
     QApplication.processEvents()
     assert t.session is None and shell.stack.currentWidget() is shell.home and not shell.overlay.isVisible()
     assert ident.state.value == "canceled" and not ident.busy
+    assert shell.banner.isVisible() and "长时间未操作，已为您安全退出" in shell.banner_label.text()   # why, on screen
+    grab(qtbot, shell, "money-19-session-timed-out")
     assert "长时间未操作，已为您安全退出" in [text for _lang, text in t.voice.spoken]     # said aloud (demo: muted voice)
     t.devices.idcard.simulator.place(ZHANG)                # a card placed now starts nothing
     qtbot.wait(300)
@@ -377,7 +380,7 @@ def test_the_center_refuses_money_items_in_plain_chinese(qtbot, shell, kiosk):
     settle(qtbot, flow, Svc.REFUSED)
     reason = refusal_text(shell)
     assert reason == flow.message.zh and plain_chinese(reason) and flow.message.code.startswith("WD_")
-    grab(qtbot, shell, "money-19-withdrawal-refused-overdue")
+    grab(qtbot, shell, "money-20-withdrawal-refused-overdue")
     end(qtbot, shell, kiosk)
     kiosk.terminal.devices.cardreader.simulator.remove()     # she takes her card; a new item, a new insertion
     # ... and a prepayment on the same loan

@@ -412,7 +412,11 @@ class ServiceFlow(Flow):
         if isinstance(exc, PrintFailed):
             self.print_job_id = exc.job_id
             log.warning("%s: %s print failed: %s %s", self.code, self._print_target, exc.code, exc)
-            return self._go(Svc.PRINT_FAILED, fmt(PRINT_FAILED_MSG, why=exc.message_zh.rstrip("。")))
+            why = exc.message_zh.rstrip("。")
+            msg = fmt(PRINT_FAILED_MSG, why=why)
+            if "补打" in why:                   # the printer's words already say what to do next
+                msg = M(msg.code, f"打印失败：{why}", msg.en)
+            return self._go(Svc.PRINT_FAILED, msg)
         if isinstance(exc, CenterOffline):
             log.warning("%s: %s: center unreachable: %s", self.code, what, exc)
             return self._go(Svc.FAILED, OFFLINE)
