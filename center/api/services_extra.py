@@ -322,3 +322,30 @@ async def verify_statement(request: Request, code: str):
         return {"valid": True, "code": "OK", "message": "账户明细真实有效", "serial": row.serial,
                 "content": row.payload, "signature": row.signature}
     return await run_in_threadpool(run)
+
+
+# --- what the printed QR codes open: <verify url>?code=XXXX-XXXX-XXXX (printing.documents.Verification) ----------
+
+@router.get("/statements/verify")
+async def verify_statement_qr(request: Request, code: str = ""):
+    """Public: the QR code printed on a statement (…/statements/verify?code=…), same answer as the path form."""
+    return await verify_statement(request, code)
+
+
+@router.get("/certificates/verify")
+async def verify_certificate_qr(request: Request, code: str = ""):
+    """Public: the QR code printed on a certificate (…/certificates/verify?code=…), same answer as
+    GET /certificates/verify/{code}."""
+    from starlette.concurrency import run_in_threadpool
+
+    from center import certs
+    from center.api.certificates import signing_key
+    from center.api.common import db
+    if not re.fullmatch(r"[0-9A-Za-z-]{12,14}", code.strip()):
+        return {"valid": False, "code": "CERT_NOT_FOUND", "message": "未查询到该证明，请核对验证码"}
+    key = signing_key(request)
+
+    def run():
+        with db(request)() as s:
+            return certs.verify_by_code(s, key, code)
+    return await run_in_threadpool(run)

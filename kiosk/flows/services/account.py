@@ -265,8 +265,10 @@ class StatementFlow(ServiceFlow):
                        ("本年缴存月数", f"{t['months_paid']}个月"), ("年末余额", format_yuan(c["closing_fen"])))
         elif kind == "loan":
             summary = (("借款合同号", c["contract_no"]), ("贷款金额", format_yuan(c["loan_amount_fen"])))
-        verification = Verification(verification_code=c["verification_code"],
-                                    verify_url=self.ctx.verify_url.rstrip("/") + "/statement",
+        url = self.ctx.verify_url.rstrip("/")
+        url = url.replace("/certificates/verify", "/statements/verify") if "/certificates/verify" in url \
+            else url + "/statement"
+        verification = Verification(verification_code=c["verification_code"], verify_url=url,
                                     signature_alg=out.get("algorithm", "Ed25519"),
                                     signature_b64=out.get("signature", ""), signer=c["issuer"]["center_name"])
         self.document = AccountStatement(center_name=c["issuer"]["center_name"], issued_at=datetime.now(timezone.utc),
