@@ -13,6 +13,7 @@ import secrets
 from kiosk.domain.errors import DomainError
 from kiosk.domain.masking import mask_phone
 from kiosk.domain.numbers import parse_mobile
+from kiosk.flows.ports import CenterOffline, PortError
 from kiosk.flows.services.base import M, ServiceFlow, Svc, fmt
 from kiosk.flows.services.desk import TxOutcome
 
@@ -22,6 +23,7 @@ SMS_SENT = M("SMS_SENT", "验证码已发送至新号码 {phone}", "Code sent to
 SMS_WRONG = M("SMS_WRONG", "验证码错误，还可输入 {left} 次", "wrong code, {left} attempts left")
 SMS_FORMAT = M("SMS_FORMAT", "请输入6位数字验证码", "Please enter the 6-digit code")
 MAX_ATTEMPTS = 3
+CODE_DEAD = ("SMS_CODE_EXPIRED", "SMS_CODE_LOCKED", "SMS_CODE_NOT_SENT")
 
 
 class PhoneChangeFlow(ServiceFlow):
@@ -35,6 +37,7 @@ class PhoneChangeFlow(ServiceFlow):
         super().__init__(ctx, identity)
         self.new_phone = ""
         self.attempts_left = MAX_ATTEMPTS
+        self.sent = False                 # a code went to the new number (a later send is a resend)
 
     def _wipe(self) -> None:
         self.new_phone = ""
@@ -59,10 +62,27 @@ class PhoneChangeFlow(ServiceFlow):
 
     def _send(self) -> None:
         idn, phone, key = self.id_number, self.new_phone, secrets.token_hex(16)
+        resend = self.sent
         self._show(Svc.LOADING, "send", M("SENDING", "正在发送验证码", "Sending the code"))
-        self._run("sms_send", lambda t: self.ctx.center.send_sms(idn, "phone_change", phone, key, t), self._sent)
+
+        def refused(exc: BaseException) -> bool:
+            """The center would not send (too soon after the last code, daily limit, bad number): say so and stay
+            on the step the resident can act from, instead of ending the item."""
+            if not isinstance(exc, PortError) or isinstance(exc, CenterOffline):
+                return False
+            log.info("phone change: SMS to %s not sent: %s", mask_phone(phone), exc.code)
+            msg = M(exc.code, exc.message_zh, str(exc))
+            if resend:
+                self._show(Svc.INPUT, "code", msg, actions=["submit_code", "resend"])
+            else:
+                self.inputs = [{"name": "phone", "label": "新手机号码", "kind": "phone", "value": ""}]
+                self._show(Svc.INPUT, "phone", msg, actions=["submit_phone"])
+            return True
+        self._run("sms_send", lambda t: self.ctx.center.send_sms(idn, "phone_change", phone, key, t), self._sent,
+                  refused)
 
     def _sent(self, out: dict) -> None:
+        self.sent = True
         self.attempts_left = MAX_ATTEMPTS
         self.fields = [("新手机号码", mask_phone(self.new_phone))]
         self.inputs = [{"name": "code", "label": "短信验证码", "kind": "digits6", "value": ""}]
@@ -75,8 +95,15 @@ class PhoneChangeFlow(ServiceFlow):
         if not (code.isdigit() and len(code) == 6):
             return self._go(Svc.INPUT, SMS_FORMAT)
         idn, phone, key = self.id_number, self.new_phone, secrets.token_hex(16)
+
+        def refused(exc: BaseException) -> bool:
+            """Expired, used-up or never-sent code: the center's words, and 重新发送 stays offered."""
+            if isinstance(exc, PortError) and not isinstance(exc, CenterOffline) and exc.code in CODE_DEAD:
+                self._go(Svc.INPUT, M(exc.code, exc.message_zh, str(exc)))
+                return True
+            return False
         self._run("sms_verify", lambda t: self.ctx.center.verify_sms(idn, "phone_change", phone, code, key, t),
-                  self._verified)
+                  self._verified, refused)
 
     def _verified(self, ok: bool) -> None:
         if not ok:

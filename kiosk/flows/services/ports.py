@@ -98,6 +98,8 @@ class HttpServicesCenter:
         except CenterRefused as exc:
             raise PortError(exc.code, exc.message_zh or "公积金中心未受理该请求", exc.detail) from None
         except CenterUnavailable as exc:
+            if exc.status == 429:     # a rate limit (SMS 1/min, 10/day): the center's own words, not "offline"
+                raise PortError(exc.code, exc.message_zh or "操作过于频繁，请稍后再试", exc.detail) from None
             raise CenterOffline(exc.detail or exc.code) from None
         token.check()
         try:
