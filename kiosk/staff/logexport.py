@@ -25,6 +25,36 @@ def log_files(settings) -> list[Path]:
                   key=lambda p: p.name)
 
 
+MOUNT_ROOTS = ("/media", "/run/media", "/mnt")
+
+
+def candidate_folders(extra: "list[str | Path]" = (), roots=MOUNT_ROOTS) -> list[str]:
+    """Folders a technician without a keyboard can pick: mounted USB sticks (/media/<stick>, /media/<user>/<stick>,
+    /run/media/<user>/<stick>, /mnt/<stick>) that are writable, plus `extra` (e.g. the configured export dir)."""
+    out: list[str] = []
+
+    def add(p: Path) -> None:
+        if p.is_dir() and os.access(p, os.W_OK) and str(p) not in out:
+            out.append(str(p))
+    for e in extra:
+        if e:
+            add(Path(e))
+    for root in roots:
+        r = Path(root)
+        try:
+            children = sorted(c for c in r.iterdir() if c.is_dir())
+        except OSError:
+            continue
+        for c in children:
+            try:
+                inner = sorted(g for g in c.iterdir() if g.is_dir()) if not os.path.ismount(c) else []
+            except OSError:
+                inner = []
+            for g in inner or [c]:
+                add(g)
+    return out[:6]
+
+
 def _masked_lines(path: Path):
     with open(path, "r", encoding="utf-8", errors="replace") as fh:
         for line in fh:

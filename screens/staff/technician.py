@@ -675,8 +675,35 @@ class LogsSection(Section):
         row.addWidget(self.folder, 1)
         row.addWidget(page.action("导出", self.export, "", "export_btn"))
         self.v.addLayout(row)
+        self.v.addWidget(label("或点选目标文件夹（已插入的U盘）：", "muted", align=Qt.AlignmentFlag.AlignLeft))
+        self.choices_host = QWidget()
+        self.choices = QVBoxLayout(self.choices_host)
+        self.choices.setContentsMargins(0, 0, 0, 0)
+        self.v.addWidget(self.choices_host)
         self.v.addWidget(self.message)
         self.v.addStretch(1)
+        self._choice_buttons: list = []
+
+    def entered(self) -> None:
+        """List the mounted USB sticks (a disk read: on a worker)."""
+        from kiosk.staff.logexport import candidate_folders
+        extra = [self.page.export_dir] if self.page.export_dir else []
+        roots = self.page.mount_roots
+        self.page.run("technician_export_folders", lambda: candidate_folders(extra, roots), self._show_choices,
+                      self.fail)
+
+    def _show_choices(self, folders: list) -> None:
+        for b in self._choice_buttons:
+            if b in self.page._actions:
+                self.page._actions.remove(b)
+            b.deleteLater()
+        self._choice_buttons = []
+        for i, f in enumerate(folders):
+            b = self.page.action(f, lambda f=f: self.folder.setText(f), "secondary", f"export_choice_{i}")
+            self._choice_buttons.append(b)
+            self.choices.addWidget(b)
+        if not folders:
+            self.say("未发现U盘，请插入U盘或在上方填写文件夹", ok=False)
 
     def export(self) -> None:
         dest = self.folder.text().strip()
@@ -725,6 +752,8 @@ class TechnicianPage(StaffPage):
         self.tech = tech
         self.journal = journal
         self.export_dir = export_dir
+        from kiosk.staff.logexport import MOUNT_ROOTS
+        self.mount_roots = MOUNT_ROOTS          # where USB sticks are mounted (the log export lists them)
         self.clock = clock
         self.idle_s = tech.settings.session.idle_timeout_s
         self.last_activity = clock()

@@ -279,3 +279,14 @@ def test_the_camera_preview_reports_the_face_box_and_quality_figures_then_stops(
     assert preview.stopped and preview.frames >= 2
     recs = [(x, d) for _u, a, _t, x, d in site.actions() if a == "technician.camera_preview"]
     assert recs[0][0] == "started" and recs[-1][0] == "ok" and recs[-1][1]["last_verdict"]
+
+
+def test_export_folders_to_pick_without_a_keyboard_are_the_mounted_sticks(tmp_path):
+    from kiosk.staff.logexport import candidate_folders
+    media = tmp_path / "media"
+    (media / "tech" / "KINGSTON").mkdir(parents=True)
+    (media / "tech" / "SANDISK").mkdir()
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    found = candidate_folders([usb, tmp_path / "missing"], roots=(str(media), str(tmp_path / "no-mnt")))
+    assert found == [str(usb), str(media / "tech" / "KINGSTON"), str(media / "tech" / "SANDISK")]

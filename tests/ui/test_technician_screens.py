@@ -410,7 +410,16 @@ def test_enrollment_network_check_queue_retry_log_export_and_version(qtbot, shel
         assert journal.get(review.client_id).state == State.QUEUED
         assert "待上传：2 笔" in q.summary.text()
 
+        media = tmp_path / "media"
+        (media / "tech" / "KINGSTON").mkdir(parents=True)
+        page.mount_roots = (str(media),)                         # the machine's /media, /run/media, /mnt
         logs = section(qtbot, page, "logs")
+        logs.folder.setText("")                                  # no keyboard: pick the stick from the list
+        qtbot.waitUntil(lambda: (b := page.findChild(QPushButton, "export_choice_0")) is not None and b.isVisible(),
+                        timeout=WAIT)
+        tap(qtbot, page, "export_choice_0")
+        assert logs.folder.text() == str(usb)
+        assert btn(page, "export_choice_1").text() == str(media / "tech" / "KINGSTON")
         tap(qtbot, page, "export_btn")
         qtbot.waitUntil(lambda: "已导出" in logs.message.text(), timeout=WAIT)
         exported = "".join(p.read_text() for p in usb.rglob("*") if p.is_file())
