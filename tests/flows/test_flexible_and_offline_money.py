@@ -109,3 +109,28 @@ def test_the_amount_check_lets_everything_through_online_and_for_local_items(kio
     kiosk.offline()
     desk.check_amount("loan_calc", 10 ** 12)                      # local items never queue
     desk.check_amount("withdrawal", desk.limits.per_transaction_limit_fen)
+
+
+def test_the_sync_worker_reports_the_queue_depth_while_the_link_is_down(kiosk):
+    """The kiosk's header counts queued items from the worker's "queue" events: an item queued offline must be
+    counted before the link returns, not only after a successful upload."""
+    events = []
+    kiosk.worker.subscribe(lambda ev: events.append((ev.name, dict(ev.data))))
+    flow = start(kiosk, ZHANG, "withdrawal")
+    kiosk.offline()
+    flow.choose_reason("07")
+    flow.submit_evidence({"monthly_rent_fen": "1,500", "rent_months": "2"})
+    kiosk.settle(flow)
+    flow.enter_amount("500")
+    kiosk.devices.cardreader.insert(ZHANG)
+    kiosk.settle(flow)
+    flow.confirm()
+    kiosk.settle(flow)
+    assert flow.state is Svc.DONE and flow.outcome.queued
+    assert kiosk.drain().error is not None                       # the worker's attempt fails: link down
+    depths = [d["depth"] for name, d in events if name == "queue"]
+    assert depths and depths[-1] == 1
+    assert ("link", False) in [(name, d.get("online")) for name, d in events]
+    kiosk.online()
+    assert kiosk.drain().accepted == 1
+    assert [d["depth"] for name, d in events if name == "queue"][-1] == 0
