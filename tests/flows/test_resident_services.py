@@ -145,7 +145,7 @@ def test_information_is_readable_offline_from_the_cached_catalog(kiosk):
     assert fields(flow)["服务热线"] == "12329"
     flow.menu()
     flow.open("faq")
-    assert flow.view()["table"]["total"] >= 3
+    assert len(flow.view()["fields"]) >= 3 and flow.view()["table"] is None
     flow.finish()
     assert flow.state is Svc.DONE
 

@@ -39,6 +39,17 @@ def open_item(qtbot, shell, code: str) -> None:
     raise AssertionError(f"no tile for {code}")
 
 
+def look(qtbot, shell, name: str) -> None:
+    """grab() (both modes, nothing clipped), and nothing pushed out sideways either: a long text must wrap, not
+    make the page scroll horizontally."""
+    grab(qtbot, shell, name)
+    t = shell.terminal
+    for care in (True, False):
+        t.set_care_mode(care)
+        qtbot.wait(40)
+        assert not shell.service.scroll.horizontalScrollBar().isVisible(), f"{name}: sideways scroll, care={care}"
+
+
 def screen_text(shell) -> str:
     QApplication.processEvents()
     return " ".join(texts_on_screen(shell.service))
@@ -285,22 +296,22 @@ def test_guides_notices_faq_hotline_and_service_points_read_offline_from_the_syn
     f = fields(flow)
     assert "身份证" in f["所需材料"] and "3个工作日" in f["办理时限"] and f["办理渠道"] == "网络中断时可离线受理"
     assert "3个工作日" in screen_text(shell)
-    grab(qtbot, shell, "31-guide-withdrawal")
+    look(qtbot, shell, "31-guide-withdrawal")
     click(qtbot, shell, "action_menu")
     click(qtbot, shell, "choice_notices")
     assert "系统升级通知" in screen_text(shell)
-    grab(qtbot, shell, "32-notices")
+    look(qtbot, shell, "32-notices")
     click(qtbot, shell, "action_menu")
     click(qtbot, shell, "choice_faq")
     assert "忘记公积金查询密码怎么办？" in screen_text(shell)
-    grab(qtbot, shell, "33-faq")
+    look(qtbot, shell, "33-faq")
     click(qtbot, shell, "action_menu")
     click(qtbot, shell, "choice_hotline")
     assert "12329" in screen_text(shell)
     click(qtbot, shell, "action_menu")
     click(qtbot, shell, "choice_points")
     assert "服务大厅" in screen_text(shell)
-    grab(qtbot, shell, "34-service-points")
+    look(qtbot, shell, "34-service-points")
     click(qtbot, shell, "action_finish")
     end(qtbot, shell, kiosk)
 

@@ -102,14 +102,15 @@ class InfoFlow(ServiceFlow):
         cat = self._catalog()
         today = self.ctx.today().isoformat()
         anns = [a for a in (cat.announcements if cat else []) if not a.valid_until or a.valid_until >= today]
-        self.table = {"columns": ["标题", "内容"], "rows": [[a.title_zh, a.body_zh] for a in anns],
-                      "page": 1, "pages": 1, "total": len(anns)}
+        # title beside its text (the text wraps): long notices stay readable in care mode, never scrolled sideways
+        self.table = None
+        self.fields = [(a.title_zh, a.body_zh) for a in anns]
         self.notes = [] if anns else ["暂无通知公告"]
         self._show(Svc.SHOW, "notices", actions=["menu", "finish"])
 
     def show_faq(self) -> None:
-        self.table = {"columns": ["问题", "解答"], "rows": [list(q) for q in FAQ], "page": 1, "pages": 1,
-                      "total": len(FAQ)}
+        self.table = None
+        self.fields = [(q, a) for q, a in FAQ]
         self.notes = []
         self._show(Svc.SHOW, "faq", actions=["menu", "finish"])
 
