@@ -24,7 +24,8 @@ from kiosk.flows.services.base import Svc
 from kiosk.flows.services.flexible import year_month
 from tests.ui.conftest import texts_on_screen
 from tests.ui.servicehelpers import kiosk, shell  # noqa: F401  (pytest fixtures)
-from tests.ui.servicehelpers import (CHEN, LI, WAIT, ZHANG, ZHAO, ZHOU, choose, click, find, grab, identify_as,
+from tests.ui.servicehelpers import grab_both as grab    # both modes, clipped-text and screen-size checks
+from tests.ui.servicehelpers import (CHEN, LI, WAIT, ZHANG, ZHAO, ZHOU, choose, click, find, identify_as,
                                      online, open_tile, settle)
 
 pytestmark = pytest.mark.ui
