@@ -194,8 +194,8 @@ def assemble(settings: Settings, terminal: Terminal, app: KioskApp, start_sync: 
         closers[:0] = [d.close for d in devices.raw.values()]
     if creds.secret and services:
         _attach_services(settings, terminal, app, devices, center, url, creds, switch, closers)
-        if _is_teller(settings):
-            _attach_teller(settings, terminal, app, url, creds, closers)
+    if _is_teller(settings):          # also unenrolled: the sign-in page then says why the center refuses
+        _attach_teller(settings, terminal, app, url, creds, closers)
     return devices, center, audit, list(reversed(closers))
 
 
@@ -206,10 +206,9 @@ def _is_teller(settings: Settings) -> bool:
 def _attach_teller(settings, terminal, app, url, creds, closers) -> None:
     """Bank counter (role teller): TellerMode over the service flows' journal, the terminal's one audit log and a
     signed staff client; the desk then stamps every transaction with the signed-in teller and branch."""
-    if app.services is None or app.audit_log is None:
-        app.notes.append("teller: not available (needs the service flows and the audit log)")
-        log.error("teller mode unavailable: services %s, audit log %s", app.services is not None,
-                  app.audit_log is not None)
+    if app.audit_log is None:
+        app.notes.append("teller: not available (needs the audit log)")
+        log.error("teller mode unavailable: no audit log")
         return
     try:
         from kiosk.staff.center import StaffCenterClient
@@ -217,9 +216,15 @@ def _attach_teller(settings, terminal, app, url, creds, closers) -> None:
         client = StaffCenterClient(url, creds, connect_timeout_s=settings.center.connect_timeout_s,
                                    read_timeout_s=settings.center.read_timeout_s, verify_tls=settings.center.verify_tls)
         closers.append(client.close)
-        app.teller = TellerMode(settings, client, app.services.desk.journal, app.audit_log,
-                                catalog=lambda: terminal.catalog)
-        app.services.desk.staff = app.teller
+        if app.services is not None:
+            journal = app.services.desk.journal
+        else:
+            from sync.journal import Journal
+            journal = Journal.open(settings)
+            closers.append(journal.close)
+        app.teller = TellerMode(settings, client, journal, app.audit_log, catalog=lambda: terminal.catalog)
+        if app.services is not None:
+            app.services.desk.staff = app.teller
     except Exception as exc:
         log.error("teller mode unavailable: %s: %s", type(exc).__name__, exc)
         app.notes.append(f"teller: not available ({exc})")

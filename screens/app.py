@@ -127,7 +127,9 @@ def install_teller(shell, mode, reports_dir=None):
     """Teller mode on a bank-teller terminal: the sign-in page first, then the teller's keyboard home (the
     service items on behalf of a customer, combined loans, supervisor authorization, end of day)."""
     from screens.staff import install_staff
-    return install_staff(shell, teller=mode, teller_reports_dir=reports_dir)
+    staff = install_staff(shell, teller=mode, teller_reports_dir=reports_dir)
+    log.info("teller mode installed at branch %s: %s shown", mode.branch, shell.current_screen)
+    return staff
 
 
 class TellerInstaller:

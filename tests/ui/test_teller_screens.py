@@ -138,9 +138,26 @@ def test_the_bank_teller_terminal_opens_on_the_sign_in_page_and_lists_the_items_
     # the home button of a teller terminal leads back to the workbench, never to a resident home
     qtbot.mouseClick(shell.home_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shell.stack.currentWidget() is tel.page, timeout=5000)
+    # a customer at the counter, then the teller walks away: signed out, and the customer's session goes too
+    press_item(qtbot, shell, tel, "query")
+    qtbot.waitUntil(lambda: shell.stack.currentWidget() is shell.identify, timeout=WAIT)
+    assert kiosk.terminal.session is not None
+    mode = kiosk.teller
+    import time
+    mode.clock = lambda: time.time() + mode.idle_s + 1               # nobody touched the counter since
+    try:
+        tel.check_idle()
+        qtbot.waitUntil(lambda: shell.stack.currentWidget() is page, timeout=WAIT)
+    finally:
+        mode.clock = time.time
+    assert "TELLER_IDLE_SIGNED_OUT" in page.message.text() and kiosk.terminal.session is None
+    assert not tel.header_label.isVisible()
+    shot(qtbot, shell, "03b-signed-out-when-idle")
     acts = [(r.actor, r.action, r.result) for r in audit_rows(kiosk)]
     assert ("teller:T0001", "teller.sign_in", "refused:TELLER_LOGIN_FAILED") in acts
     assert ("teller:T0001", "teller.sign_in", "ok") in acts
+    outs = [r for r in audit_rows(kiosk) if r.action == "teller.sign_out"]
+    assert outs and outs[-1].details.get("reason") == "idle"
 
 
 def key(qtbot, shell, k, text: str = "") -> None:  # noqa: F811
@@ -388,3 +405,37 @@ def test_end_of_day_counts_this_runs_transactions_by_outcome_and_writes_the_pdf(
     assert final.get("queued_count", 0) == w0.get("queued_count", 0)
     acts = [(r.actor, r.action) for r in audit_rows(kiosk)]
     assert ("teller:T0001", "teller.end_of_day") in acts
+
+
+def test_an_unenrolled_bank_teller_terminal_still_opens_on_the_sign_in_page_and_says_why(qtbot, tmp_path):
+    """No credentials and no center: teller mode is there all the same; signing in says the center is out of
+    reach (a code and plain Chinese), and nothing else opens."""
+    from config import load_settings
+    from kiosk.app import build_app
+    from screens.app import TellerInstaller, create_shell
+    env = {"HPF_KIOSK__PATHS__DATA_DIR": str(tmp_path / "data"), "HPF_KIOSK__PATHS__LOG_DIR": str(tmp_path / "log"),
+           "HPF_KIOSK__CENTER__URL": "http://127.0.0.1:9", "HPF_KIOSK__CENTER__CONNECT_TIMEOUT_S": "1",
+           "HPF_KIOSK__UI__FULLSCREEN": "false", "HPF_KIOSK__UI__VOICE": "mute",
+           **{f"HPF_KIOSK__DEVICES__{r}__BACKEND": "sim" for r in ("IDCARD", "CARDREADER", "CAMERA",
+                                                                     "RECEIPT_PRINTER")},
+           "HPF_KIOSK__DEVICES__A4_PRINTER__BACKEND": "file"}
+    app = build_app(load_settings(profile="bank-teller", env=env), start_sync=False, services=True)
+    try:
+        assert app.teller is not None and any("not enrolled" in n for n in app.notes)
+        _qapp, sh, _ = create_shell(app.terminal, kiosk_mode=False)
+        qtbot.addWidget(sh)
+        sh.show()
+        qtbot.waitExposed(sh)
+        inst = TellerInstaller(sh, lambda: app.teller)
+        tel = inst.staff.teller
+        assert sh.stack.currentWidget() is tel.sign_in_page
+        sign_in(qtbot, sh, tel.sign_in_page, *TELLER)
+        qtbot.waitUntil(lambda: "CENTER_UNREACHABLE" in tel.sign_in_page.message.text(), timeout=WAIT)
+        assert "无法连接公积金中心" in tel.sign_in_page.message.text() and app.teller.session is None
+        assert sh.stack.currentWidget() is tel.sign_in_page
+        shot(qtbot, sh, "13-sign-in-center-unreachable")
+        inst.close()
+        sh.allow_close = True
+        sh.shutdown()
+    finally:
+        app.close()
