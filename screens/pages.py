@@ -50,10 +50,6 @@ class HomePage(Page):
         v.setContentsMargins(32, 20, 32, 20)
         self.title = label(role="title")
         v.addWidget(self.title)
-        self.announcement = label(role="muted", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.announcement.setObjectName("announcement")     # the center's announcements (catalog)
-        self.announcement.hide()
-        v.addWidget(self.announcement)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(20)
@@ -62,7 +58,11 @@ class HomePage(Page):
         self.prev_btn = button("", "secondary", self.prev_page, name="prev_page")
         self.page_label = label(role="muted")
         self.next_btn = button("", "secondary", self.next_page, name="next_page")
+        self.announcement = label(role="muted", align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.announcement.setObjectName("announcement")     # the center's announcements (catalog), beside the
+        self.announcement.hide()                            # page buttons: the tiles keep their height
         nav.addWidget(self.prev_btn)
+        nav.addWidget(self.announcement, 3)
         nav.addWidget(self.page_label, 1)
         nav.addWidget(self.next_btn)
         v.addLayout(nav)

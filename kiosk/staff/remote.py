@@ -135,16 +135,17 @@ def notice_parts(report: RemoteReport) -> dict[str, tuple[str, str]]:
     """What changed, by kind (catalog, logs): (Chinese, English). Empty when nothing changed."""
     parts: dict[str, tuple[str, str]] = {}
     if report.new_version and not report.first_version:
-        z, e = "已按公积金中心通知更新服务", "Services updated as the fund center instructed"
+        z, e = [], []
         if report.disabled_items:
-            z += f"，暂停{len(report.disabled_items)}项业务"
-            e += f", {len(report.disabled_items)} item(s) suspended"
+            z.append(f"暂停{len(report.disabled_items)}项业务")
+            e.append(f"{len(report.disabled_items)} item(s) suspended")
         if report.announcements:
-            z += f"，公告{len(report.announcements)}条"
-            e += f", {len(report.announcements)} announcement(s)"
-        parts["catalog"] = (z, e)
+            z.append(f"公告{len(report.announcements)}条")
+            e.append(f"{len(report.announcements)} announcement(s)")
+        parts["catalog"] = ("中心通知：" + ("、".join(z) or "服务已更新"),
+                            "Fund center: " + (", ".join(e) or "services updated"))
     if report.logs_uploaded:
-        parts["logs"] = ("已按中心要求上传运行日志（已脱敏）", "Masked logs uploaded at the center's request")
+        parts["logs"] = ("已按中心要求上传日志", "Logs uploaded (masked) at the center's request")
     elif report.errors:
         parts["logs"] = ("日志上传未成功，将在下次同步时重试", "Log upload failed; it is retried on the next sync")
     return parts

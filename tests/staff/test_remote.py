@@ -90,10 +90,10 @@ def test_the_terminal_says_what_the_center_changed_and_nothing_when_nothing_did(
     assert notice(RemoteReport(catalog_version="v1")) is None
     logs = RemoteReport(catalog_version="v1", logs_uploaded={"bytes": 10, "stored": "x"})
     msg = notice(logs)
-    assert msg.code == "REMOTE_APPLIED" and "上传运行日志" in msg.zh and "logs uploaded" in msg.en
+    assert msg.code == "REMOTE_APPLIED" and "上传日志" in msg.zh and "Logs uploaded" in msg.en
     cat = RemoteReport(catalog_version="v2", disabled_items=["withdrawal"], announcements=["A1"], new_version=True)
     both = notice(cat, notice_parts(logs))                       # the same sync: heartbeat reply, then catalog
-    assert "暂停1项业务" in both.zh and "公告1条" in both.zh and "上传运行日志" in both.zh
+    assert "暂停1项业务" in both.zh and "公告1条" in both.zh and "上传日志" in both.zh
     first = RemoteReport(catalog_version="v1", disabled_items=["withdrawal"], new_version=True, first_version=True)
     assert notice(first) is None                                 # the first catalog after install: nothing changed
     failed = RemoteReport(catalog_version="v2", errors=[{"code": "CENTER_UNREACHABLE"}])

@@ -486,12 +486,18 @@ def test_the_center_switches_an_item_off_announces_and_asks_for_logs_and_the_kio
     worker.heartbeat_now()
     assert worker.refresh_catalog()
     qtbot.waitUntil(lambda: "暂停1项业务" in shell.banner_label.text(), timeout=WAIT)
-    assert "已按中心要求上传运行日志" in shell.banner_label.text(), shell.banner_label.text()
+    assert "已按中心要求上传日志" in shell.banner_label.text(), shell.banner_label.text()
     qtbot.waitUntil(lambda: shell.home.show_tile("withdrawal") is None, timeout=WAIT)
-    assert shell.banner.isVisible() and "公告1条" in shell.banner_label.text()
+    assert shell.banner.isVisible() and "、公告1条" in shell.banner_label.text()
     assert shell.home.announcement.isVisible()
     assert "系统维护" in shell.home.announcement.text() and "暂停服务" in shell.home.announcement.text()
     shot(shell, "17-home-after-remote-commands")
+    t.set_care_mode(True)                                        # care mode: bigger text, still fits the screen
+    try:
+        qtbot.waitUntil(lambda: shell.home.announcement.isVisible(), timeout=WAIT)
+        shot(shell, "18-home-after-remote-commands-care")
+    finally:
+        t.set_care_mode(False)
 
     stored = list((center.config.data_dir / "uploaded-logs").rglob("*.log"))
     assert len(stored) == 1
