@@ -134,3 +134,26 @@ def test_the_sync_worker_reports_the_queue_depth_while_the_link_is_down(kiosk):
     kiosk.online()
     assert kiosk.drain().accepted == 1
     assert [d["depth"] for name, d in events if name == "queue"][-1] == 0
+
+
+def test_a_deposit_whose_receipt_is_left_behind_stays_in_the_print_journal_for_staff_to_reprint(kiosk):
+    open_account(kiosk, base="4,000", ratio="12")
+    dep = start(kiosk, ZHOU, "deposit", level=2)
+    dep.choose_months(1)
+    kiosk.printer_sim.take_paper_out()
+    dep.confirm()
+    kiosk.settle(dep)
+    assert dep.state is Svc.PRINT_FAILED and dep.outcome.accepted          # the deposit is booked all the same
+    assert dep.message.zh.startswith("打印失败：") and "补打" in dep.message.zh and dep.message.zh.count("补打") == 1
+    job_id = dep.print_job_id
+    dep.skip_receipt()                                                  # 不要凭条: the resident leaves without it
+    assert dep.state is Svc.DONE and dep.message.code == "PRINTER_UNAVAILABLE"
+    journal = kiosk.receipt_device.journal
+    left = [j for j in journal.outstanding() if j.id == job_id]
+    assert left and left[0].error_code == "PAPER_OUT" and "480.00" in str(left[0].document.to_dict())
+    kiosk.printer_sim.load_paper()                                      # staff reprint it later, as a copy
+    from devices.base import CancelToken
+    from kiosk.flows.services.ports import ReceiptPrinterAdapter
+    copy_id = ReceiptPrinterAdapter(kiosk.receipt_device).reprint(job_id, CancelToken(10))
+    assert journal.get(job_id).resolved_by == copy_id and not [j for j in journal.outstanding() if j.id == job_id]
+    assert "补打" in kiosk.printer_sim.wait_for_jobs(1)[-1].text
