@@ -369,8 +369,10 @@ def test_progress_by_a_serial_typed_on_the_keypad_and_by_the_receipts_qr_code_on
     flow = identify_as(qtbot, shell, ZHANG)
     settle(qtbot, flow, Svc.INPUT)
     camera.show("no_face")                                # nothing held up: a clear message, back to the input
-    flow.scan_timeout_s = 1.0
+    flow.scan_timeout_s = 4.0
     click(qtbot, shell, "action_scan")
+    assert flow.busy == "scan" and "请将回单上的二维码对准摄像头" in screen_text(shell)
+    grab(qtbot, shell, "37a-progress-scanning")
     settle(qtbot, flow, Svc.INPUT)
     assert flow.message.code == "QR_NOT_SEEN" and "没有识别到二维码" in screen_text(shell)
     grab(qtbot, shell, "37-progress-no-qr")

@@ -174,6 +174,7 @@ class ProgressFlow(ServiceFlow):
             return
         from kiosk.flows.services.qrscan import scan_qr
         camera, limit = self.ctx.devices.camera, self.scan_timeout_s
+        self.notes = [f"二维码离摄像头约20厘米，保持不动；{int(limit)}秒内没有识别到将返回输入"]
         self._show(Svc.LOADING, "scan", M("PROMPT_SCAN", "请将回单上的二维码对准摄像头", "Show the receipt's QR code"))
 
         def unseen(exc: BaseException) -> bool:
