@@ -268,6 +268,7 @@ class TellerPage(StaffPage):
         def done(ok) -> None:
             from kiosk.domain.money import format_yuan
             self.approval = ok
+            self.c.mode.approve_next(ok)      # also for the next service item of that kind and amount
             amount = f"，金额 {format_yuan(ok.amount_fen)}" if ok.amount_fen is not None else ""
             self.close_panels()
             set_role(self.message, "")
@@ -451,8 +452,10 @@ class TellerAuthorizePage(StaffPage):
         self.sup_id.clear()
         self.sup_password.clear()
         set_role(self.message, "muted")
-        self.message.setText("请主管输入柜员号和密码，按回车授权")
+        self.message.setText("请主管输入柜员号和密码，按回车授权；按 Esc 回到确认页面")
         self.shell.show_page(self)
+        for b in (self.shell.back_btn, self.shell.home_btn):    # Esc goes back to the flow; 首页 would end it
+            b.hide()
         self.sup_id.setFocus()
 
     def submit(self) -> None:
