@@ -321,6 +321,16 @@ def test_the_camera_preview_shows_the_face_box_and_quality_figures_and_stops_whe
     assert "started" in started
 
 
+def test_in_the_running_kiosk_the_queue_is_the_terminals_own_journal(qtbot, shell, kiosk, on_site):
+    tech, staff, audit = on_site
+    page = unlocked(qtbot, shell, staff)
+    assert page.journal is None and page.the_journal() is kiosk.services.desk.journal
+    q = section(qtbot, page, "queue")
+    qtbot.waitUntil(lambda: "待上传：" in q.summary.text(), timeout=WAIT)
+    assert "没有本地队列" not in q.message.text()
+    shot(shell, "19-queue-running-kiosk")
+
+
 # --- configuration, enrollment, network, queue, logs, info ------------------------------------------------
 
 def test_a_bad_config_value_is_refused_on_screen_and_a_good_one_applied(qtbot, shell, tech_site, staff_for):
