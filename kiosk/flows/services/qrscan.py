@@ -49,6 +49,8 @@ class _Frames:
         if self.grabber is not None:
             f = self.grabber.wait_frame(self.seq, wait_s)
             if f is None:
+                if self.grabber.tried and not self.grabber.online:     # unplugged while looking
+                    raise CameraUnavailable(NO_CAMERA[0], NO_CAMERA[1], f"QR scan: camera {self.grabber.detail}")
                 return None
             self.seq = f.seq
             return f.image
