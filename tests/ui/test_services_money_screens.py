@@ -100,6 +100,11 @@ def test_a_flexible_worker_opens_an_account_with_her_card_signs_the_agreement_an
     click(qtbot, shell, "submit")
     qtbot.waitUntil(lambda: flow.state is Svc.READ_CARD and flow.busy == "read_card", timeout=WAIT)
     assert "请插入本人银行卡" in screen_text(shell)
+    # somebody else's card (the holder's ID on the chip is not hers) is refused: the debit card must be hers
+    reader.insert(holder=ZHANG)
+    wait_message(qtbot, flow, "CARD_MISMATCH")
+    assert flow.state is Svc.READ_CARD and flow.card is None and "不是您本人的" in screen_text(shell)
+    reader.remove()
     # the resident pulls the card out in the middle of the read: asked to insert it again, nothing else
     reader.pull_during_read = True
     reader.insert(holder=ZHOU)
