@@ -205,6 +205,24 @@ def test_account_statement_printed_on_a4_with_the_centers_code_and_a_slip(qtbot,
     grab(qtbot, shell, "26b-annual-statement-done")
     end(qtbot, shell, kiosk)
 
+    # 李秀英's loan details (贷款明细): her one loan is taken at once, then the year
+    open_tile(qtbot, shell, "statement")
+    flow = identify_as(qtbot, shell, LI)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_loan")
+    settle(qtbot, flow, Svc.INPUT)
+    assert flow.step == "year" and "借款合同号" in fields(flow)
+    before, slips = pdfs(kiosk), len(receipts(kiosk).jobs)
+    choose(qtbot, shell, f"choice_{t.services.today().year}")
+    settle(qtbot, flow, Svc.DONE)
+    path, text = pdf_text(kiosk, before)
+    flat = text.replace(" ", "")
+    assert "个人贷款明细" in flat and "还款本金" in flat and "正常还款" in flat and fields(flow)["验证码"] in text
+    assert LI.id_number not in text and LI.name not in text
+    assert fields(flow)["验证码"] in last_slip(kiosk, slips).text
+    grab(qtbot, shell, "26c-loan-details-done")
+    end(qtbot, shell, kiosk)
+
 
 def test_certificates_on_a4_with_verification_codes_and_a_plain_refusal_without_a_paid_off_loan(qtbot, shell,
                                                                                                  kiosk):
@@ -218,7 +236,7 @@ def test_certificates_on_a4_with_verification_codes_and_a_plain_refusal_without_
     code, serial = fields(flow)["验证码"], fields(flow)["证明编号"]
     path, text = pdf_text(kiosk, before)
     assert code in text and serial in text and "缴存使用证明" in text.replace(" ", "")
-    assert ZHANG.id_number not in text and "330802********1230" in text
+    assert ZHANG.id_number not in text and ZHANG.name not in text and "330802********1230" in text
     slip = last_slip(kiosk, slips)
     assert code in slip.text and "已出具" in slip.text and ZHANG.id_number not in slip.text
     qr = next(q for q in slip.qr_payloads if code in q)   # what a phone opens from the slip's QR code
