@@ -78,6 +78,9 @@ async def _purge_nonces_forever(app) -> None:
             log.warning("nonce purge failed: %s", e)
 
 
+AUTO_ADVANCE_POLL_S: float | None = None     # None: every min(60 s, half the configured minutes)
+
+
 async def _auto_advance_forever(app, minutes: int) -> None:
     """Sandbox only (HPF_CENTER_CASE_AUTO_ADVANCE_MIN): open transfer-ins and loan pre-applications take their
     next step once untouched for `minutes` (center.api.admin.auto_advance)."""
@@ -92,7 +95,7 @@ async def _auto_advance_forever(app, minutes: int) -> None:
         with session_scope(app.state.db) as s:
             return len(auto_advance(s, minutes))
     while True:
-        await asyncio.sleep(min(60.0, minutes * 30.0))
+        await asyncio.sleep(AUTO_ADVANCE_POLL_S or min(60.0, minutes * 30.0))
         try:
             n = await run_in_threadpool(one_pass)
             if n:

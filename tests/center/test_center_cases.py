@@ -158,3 +158,45 @@ def test_auto_advance_is_off_by_default_and_configurable():
     from center.config import CenterConfig
     assert CenterConfig.from_env(env={}).case_auto_advance_minutes == 0
     assert CenterConfig.from_env(env={"HPF_CENTER_CASE_AUTO_ADVANCE_MIN": "5"}).case_auto_advance_minutes == 5
+
+
+def test_a_sandbox_center_configured_for_it_advances_cases_by_itself(tmp_path, monkeypatch):
+    """The running service's timer (HPF_CENTER_CASE_AUTO_ADVANCE_MIN), in-process: a transfer-in untouched for
+    longer than the configured minutes gets its funds; one applied for just now is left alone."""
+    import time
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+
+    import center.app as app_mod
+    from center.api.admin import case_history
+    from center.config import CenterConfig
+    from center.models import TransferIn, utcnow
+    from center.seed import seed_if_empty
+    monkeypatch.setattr(app_mod, "AUTO_ADVANCE_POLL_S", 0.05)
+    cfg = CenterConfig.from_env(env={"HPF_CENTER_CASE_AUTO_ADVANCE_MIN": "10"},
+                                db_url=f"sqlite:///{tmp_path / 'c.sqlite3'}", data_dir=tmp_path)
+    app = app_mod.create_app(cfg)
+    seed_if_empty(app.state.db, persons=0)
+    fresh = "C330802601010099"
+    with app.state.db() as s, s.begin():
+        old = s.scalar(sa.select(TransferIn))                               # 吴磊's seeded case, made stale
+        old.created_at = utcnow() - timedelta(minutes=11)
+        letter = old.letter_no
+        s.add(TransferIn(letter_no=fresh, person_id=old.person_id, from_center="C33020", feedback="2",
+                         created_at=utcnow()))
+    with TestClient(app):                                                   # runs the lifespan (the timer)
+        deadline = time.monotonic() + 60                                    # waits for the outcome, not timed
+        history = []
+        while time.monotonic() < deadline and len(history) < 2:
+            with app.state.db() as s:
+                history = case_history(s, letter)
+            time.sleep(0.05)
+        time.sleep(0.3)                                                     # a few more passes of the timer
+        with app.state.db() as s:
+            history, untouched = case_history(s, letter), case_history(s, fresh)
+            state, amount = s.get(TransferIn, letter).feedback, s.get(TransferIn, letter).amount_fen
+    assert [h["action"] for h in history] == ["submitted", "funds_received"]   # completion waits 10 more minutes
+    assert history[1]["actor"] == "sandbox" and state == "2" and amount > 0
+    assert [h["action"] for h in untouched] == ["submitted"]
