@@ -561,6 +561,10 @@ class ServicePage(Page):
                 continue
             role = "secondary" if a in ("cancel", "back", "skip_receipt") else ""
             self.actions.addWidget(button(self.t(a), role, lambda a=a: self._action(a), name=f"action_{a}"))
+        follow = view.get("follow_up") if state == "done" else None     # the next item, same visit, same identity
+        if follow:
+            self.actions.addWidget(button(follow["label"], "", lambda c=follow["code"]: self.shell._open_service(c),
+                                          name="action_follow_up"))
         if state in ("done", "refused", "failed"):
             self.actions.addStretch(1)
             self.actions.addWidget(button(self.t("end"), "", self.shell.finish_session, name="action_end"))

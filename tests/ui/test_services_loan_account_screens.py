@@ -354,6 +354,16 @@ def test_full_prepayment_settles_the_loan_with_the_amount_in_words(qtbot, shell,
     assert format_yuan(due).lstrip("¥") in paper and "全部结清" in paper
     grab(qtbot, shell, "L18-prepayment-full-done")
     contract = flow.loan["contract_no"]
+    # the payoff certificate in the same visit: no second identification
+    before = jobs(kiosk)
+    click(qtbot, shell, "action_follow_up")
+    cert = shell.service.flow
+    assert cert is not flow and cert.code == "payoff_certificate" and flow.state is Svc.DONE
+    settle(qtbot, cert, Svc.DONE)
+    assert len(cert.printed) == 2 and cert.contract_no == contract          # A4 certificate + receipt
+    paper = last_receipt(kiosk, before)
+    assert "已出具" in paper and "A4" in paper and LI.id_number not in paper
+    grab(qtbot, shell, "L18b-payoff-certificate-done")
     end(qtbot, shell, kiosk)
     # the center's books agree: the loan is paid off
     from devices.base import CancelToken

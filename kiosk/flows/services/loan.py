@@ -338,6 +338,13 @@ class PrepaymentFlow(_LoanFlow):
         self.amounts = [amount_view("还款金额", paid)]
         self._print_receipt(receipt)
 
+    def view(self) -> dict:
+        v = super().view()
+        if self.state is Svc.DONE and self.paid_off:
+            # the next item in the same visit, identity already proved: the screen offers it as a button
+            v["follow_up"] = {"code": "payoff_certificate", "label": "开具结清证明"}
+        return v
+
     @property
     def paid_off(self) -> bool:
         return bool(self.outcome and self.outcome.result.get("paid_off"))

@@ -91,7 +91,7 @@ class HttpServicesCenter:
             raise CenterOffline("network switched off")
         raw = b"" if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
-            resp = self.client._request(method, path, raw, query=query, idempotency_key=key, ok=ok)
+            resp = self._request(method, path, raw, query=query, idempotency_key=key, ok=ok)
         except CenterAuthError as exc:
             log.error("center refused the terminal on %s %s: %s", method, path, exc.detail)
             raise PortError("TERMINAL_NOT_TRUSTED", "本终端暂时无法办理业务，请联系工作人员", exc.detail) from None
@@ -107,6 +107,19 @@ class HttpServicesCenter:
         except ValueError:
             raise CenterOffline(f"{method} {path}: reply is not JSON") from None
         return data
+
+    def _request(self, method: str, path: str, raw: bytes, **kw):
+        """One request; a read whose pooled keep-alive connection the center had just closed (idle timeout: the
+        reset comes before anything was sent back) is asked once more, freshly signed, on a new connection."""
+        from sync.client import CenterUnavailable
+        try:
+            return self.client._request(method, path, raw, **kw)
+        except CenterUnavailable as exc:
+            stale = exc.code == "CENTER_UNREACHABLE" and "Connection aborted" in (exc.detail or "")
+            if method != "GET" or not stale:
+                raise
+            log.info("%s %s: the center had closed the idle connection; asking once more", method, path)
+            return self.client._request(method, path, raw, **kw)
 
     # reads
     def person(self, id_number, token):
