@@ -35,6 +35,7 @@ import secrets
 import sqlite3
 import stat
 import threading
+import weakref
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -383,41 +384,18 @@ class AuditLog:
     def _schedule_head_sync(self) -> None:
         self._head_dirty.set()
         if self._head_thread is None and not self._head_stop.is_set():
-            self._head_thread = threading.Thread(target=self._head_syncer, name="audit-head-sync", daemon=True)
+            # The thread holds only a weak reference: an AuditLog dropped without close() is still collected,
+            # and the finalizer stops the thread and syncs the last head.
+            self._head_thread = threading.Thread(target=_head_syncer, name="audit-head-sync", daemon=True,
+                                                 args=(weakref.ref(self), self._head_dirty, self._head_stop))
+            weakref.finalize(self, _stop_and_sync, self._head_stop, self._head_dirty, self.head_path)
             self._head_thread.start()
-
-    def _head_syncer(self) -> None:
-        while not self._head_stop.is_set():
-            self._head_dirty.wait()
-            if self._head_stop.wait(HEAD_SYNC_INTERVAL_S):   # coalesce the appends of one interval
-                return                                         # close() syncs the last head itself
-            self.sync_head()
 
     def sync_head(self) -> None:
         """Make the current head file durable (fsync the file and its directory). Called by the background
         thread, by close(), and by whoever is about to report the head (heartbeat) if it wants it durable."""
         self._head_dirty.clear()
-        try:
-            fd = os.open(self.head_path, os.O_RDONLY)
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.error("audit head file %s not synced: %s", self.head_path, exc.strerror)
-            return
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            log.error("audit head file %s not synced: %s", self.head_path, exc.strerror)
-        finally:
-            os.close(fd)
-        try:
-            dfd = os.open(self.head_path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError as exc:
-            log.warning("audit directory %s not synced: %s", self.head_path.parent, exc.strerror)
+        _fsync_head(self.head_path)
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -568,6 +546,53 @@ class AuditLog:
                 report.problems.append(Problem(hseq, "head", "record at the head seq differs from the stored head"))
         report.problems.sort(key=lambda p: (p.seq, p.kind))
         return report
+
+
+def _fsync_head(head_path: Path) -> None:
+    try:
+        fd = os.open(head_path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        log.error("audit head file %s not synced: %s", head_path, exc.strerror)
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        log.error("audit head file %s not synced: %s", head_path, exc.strerror)
+    finally:
+        os.close(fd)
+    try:
+        dfd = os.open(head_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError as exc:
+        log.warning("audit directory %s not synced: %s", head_path.parent, exc.strerror)
+
+
+def _head_syncer(ref: "weakref.ref[AuditLog]", dirty: threading.Event, stop: threading.Event) -> None:
+    """Background fsync of the head file, at most HEAD_SYNC_INTERVAL_S after an append (appends in between are
+    coalesced). Ends on close(), or when the AuditLog is garbage-collected."""
+    while not stop.is_set():
+        if not dirty.wait(timeout=5.0):
+            if ref() is None:
+                return
+            continue
+        if stop.wait(HEAD_SYNC_INTERVAL_S):
+            return                                  # close() (or the finalizer) syncs the last head itself
+        audit = ref()
+        if audit is None:
+            return
+        audit.sync_head()
+        del audit
+
+
+def _stop_and_sync(stop: threading.Event, dirty: threading.Event, head_path: Path) -> None:
+    stop.set()
+    dirty.set()
+    _fsync_head(head_path)
 
 
 class AuditSinkAdapter:

@@ -394,3 +394,17 @@ def test_a_database_that_is_not_an_audit_log_is_refused(tmp_path):
         AuditLog(odd, KEY)
     assert err.value.code == "AUDIT_SCHEMA_UNKNOWN"
     assert [r[1] for r in sqlite3.connect(odd).execute("PRAGMA table_info(audit)")] == ["seq", "blob"]  # untouched
+
+
+def test_a_log_dropped_without_close_is_collected_and_its_syncer_ends(tmp_path, monkeypatch):
+    import gc
+    import kiosk.audit.log as mod
+    mod_synced = _fsync_spy(monkeypatch)[1]
+    monkeypatch.setattr(mod, "HEAD_SYNC_INTERVAL_S", 3600)
+    log = AuditLog(tmp_path / "a.sqlite3", KEY)
+    log.append("teller:T001", "login")
+    thread, head_path = log._head_thread, log.head_path       # noqa: SLF001
+    del log
+    gc.collect()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and str(head_path) in mod_synced   # stopped, and the last head made durable
