@@ -216,12 +216,13 @@ class CustomerBot:
                 self.press(f"input_{name}")
             return
         text = str(text)
-        self.press(f"input_{name}")                 # make it the active field
+        if page.active != name:
+            self.press(f"input_{name}")             # make it the active field
         if page.active != name or not all(ch.isdigit() or ch == "." for ch in text):
             page.type_text(name, text)              # letters: what the keypad does, without a key for them
             page.render()
             return
-        if page.pad.isVisible():
+        if page.values.get(name) and page.pad.isVisible():
             self.click(page.pad.clear_key)
         for ch in text:
             if ch == ".":
