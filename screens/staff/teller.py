@@ -718,6 +718,7 @@ class FlowKeys(QObject):
         return self.c.mode.session is not None and self.shell.stack.currentWidget() is self.shell.service
 
     def visible(self, prefix: str) -> list:
+        QApplication.sendPostedEvents()       # buttons the page just re-rendered show at the next turn otherwise
         return [b for b in self.shell.service.findChildren(QPushButton)
                 if b.objectName().startswith(prefix) and b.isVisible() and b.isEnabled()]
 

@@ -161,8 +161,8 @@ def test_the_bank_teller_terminal_opens_on_the_sign_in_page_and_lists_the_items_
 
 
 def key(qtbot, shell, k, text: str = "") -> None:  # noqa: F811
-    """A key as the teller types it (to the window: the service page has no focused field)."""
-    target = shell.app.focusWidget() or shell
+    """A key as the teller types it, to the window (the window's shortcut map sends it on)."""
+    target = shell
     if text:
         qtbot.keyClicks(target, text)
     else:
@@ -439,3 +439,35 @@ def test_an_unenrolled_bank_teller_terminal_still_opens_on_the_sign_in_page_and_
         sh.shutdown()
     finally:
         app.close()
+
+
+def test_a_sensitive_item_needs_the_supervisor_whatever_the_amount(qtbot, shell, kiosk, counter):
+    """提前还款 is marked sensitive for this branch (settings.teller.sensitive_items)."""
+    from tests.ui.servicehelpers import LI
+    tel = counter
+    assert "loan_prepayment" in kiosk.terminal.settings.teller.sensitive_items
+    signed_in(qtbot, shell, tel)
+    press_item(qtbot, shell, tel, "loan_prepayment")
+    qtbot.waitUntil(lambda: shell.stack.currentWidget() is shell.identify, timeout=WAIT)
+    flow = identify_as(qtbot, shell, LI, card=True)
+    settle(qtbot, flow, Svc.INPUT)
+    choose(qtbot, shell, "choice_shorten")
+    shell.service.type_text("amount", "20000")
+    click(qtbot, shell, "submit")
+    settle(qtbot, flow, Svc.CONFIRM)
+    key(qtbot, shell, Qt.Key.Key_Return)                             # 确认提交 by keyboard: held
+    auth = tel.authorize_page
+    qtbot.waitUntil(lambda: shell.stack.currentWidget() is auth, timeout=5000)
+    assert "敏感业务须主管授权" in auth.what.text() and not shell.home_btn.isVisible()
+    qtbot.keyClicks(auth.sup_id, SUPERVISOR[0])
+    qtbot.keyClick(auth.sup_id, Qt.Key.Key_Return)
+    qtbot.keyClicks(auth.sup_password, SUPERVISOR[1])
+    qtbot.keyClick(auth.sup_password, Qt.Key.Key_Return)
+    settle(qtbot, flow, Svc.DONE)
+    assert flow.outcome.accepted
+    row = center_row(kiosk, flow.outcome.client_id)
+    staff = payload_of(row)["staff"]
+    assert (row.teller_id, row.kind) == ("T0001", "loan_prepayment")
+    assert staff["supervisor_id"] == "S0001" and staff["authorization"] == "敏感业务须主管授权"
+    click(qtbot, shell, "action_end")
+    qtbot.waitUntil(lambda: shell.stack.currentWidget() is tel.page, timeout=WAIT)
