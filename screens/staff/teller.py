@@ -798,6 +798,7 @@ class TellerScreens(QObject):
             return
         self.authorize_page.wipe()
         self.combined_page.wipe()
+        self.mode.approve_next(None)          # an approval never outlives the customer it was given for
         if self.mode.session is not None:
             self.page.open()
             self.shell.show_page(self.page)
