@@ -87,10 +87,18 @@ def receipts(kiosk):
     return kiosk.terminal.devices.printer.simulator.sim
 
 
-def last_slip(kiosk, count_before: int):
-    jobs = receipts(kiosk).wait_for_jobs(count_before + 1, timeout=10)
-    assert len(jobs) > count_before
-    return jobs[-1]
+def last_slip(kiosk, count_before: int, needle: str):
+    """The slip printed after `count_before` jobs that carries `needle` (its code or serial). The simulator may
+    register a job a moment after the flow is done, so the slip is found by what it says, not by position."""
+    sim = receipts(kiosk)
+    n = count_before + 1
+    for _ in range(40):
+        jobs = sim.wait_for_jobs(n, timeout=0.5)
+        hit = [j for j in jobs[count_before:] if needle in j.text]
+        if hit:
+            return hit[-1]
+        n = max(n, len(jobs) + 1)
+    raise AssertionError(f"no slip with {needle!r} among {len(sim.jobs) - count_before} new jobs")
 
 
 def end(qtbot, shell, kiosk) -> None:
@@ -182,8 +190,7 @@ def test_account_statement_printed_on_a4_with_the_centers_code_and_a_slip(qtbot,
     code = fields(flow)["验证码"]
     path, text = pdf_text(kiosk, before)
     assert code in text and "330802********1230" in text and ZHANG.id_number not in text
-    slip = last_slip(kiosk, slips)
-    assert code in slip.text
+    slip = last_slip(kiosk, slips, code)
     qr = next(q for q in slip.qr_payloads if code in q)   # the slip's QR opens the center's check
     assert requests.get(qr, timeout=10).json()["valid"] is True
     assert code in screen_text(shell)
@@ -207,7 +214,7 @@ def test_account_statement_printed_on_a4_with_the_centers_code_and_a_slip(qtbot,
     flat = text.replace(" ", "")
     assert "年度对账单" in flat and "本年缴存" in flat and "业务专用章" in flat and code in text
     assert ZHANG.id_number not in text and ZHANG.name not in text
-    assert code in last_slip(kiosk, slips).text
+    assert code in last_slip(kiosk, slips, code).text
     grab(qtbot, shell, "26b-annual-statement-done")
     end(qtbot, shell, kiosk)
 
@@ -225,7 +232,7 @@ def test_account_statement_printed_on_a4_with_the_centers_code_and_a_slip(qtbot,
     flat = text.replace(" ", "")
     assert "个人贷款明细" in flat and "还款本金" in flat and "正常还款" in flat and fields(flow)["验证码"] in text
     assert LI.id_number not in text and LI.name not in text
-    assert fields(flow)["验证码"] in last_slip(kiosk, slips).text
+    assert fields(flow)["验证码"] in last_slip(kiosk, slips, fields(flow)["验证码"]).text
     grab(qtbot, shell, "26c-loan-details-done")
     end(qtbot, shell, kiosk)
 
@@ -243,7 +250,7 @@ def test_certificates_on_a4_with_verification_codes_and_a_plain_refusal_without_
     path, text = pdf_text(kiosk, before)
     assert code in text and serial in text and "缴存使用证明" in text.replace(" ", "")
     assert ZHANG.id_number not in text and ZHANG.name not in text and "330802********1230" in text
-    slip = last_slip(kiosk, slips)
+    slip = last_slip(kiosk, slips, code)
     assert code in slip.text and "已出具" in slip.text and ZHANG.id_number not in slip.text
     qr = next(q for q in slip.qr_payloads if code in q)   # what a phone opens from the slip's QR code
     assert requests.get(qr, timeout=10).json()["valid"] is True
@@ -267,7 +274,7 @@ def test_certificates_on_a4_with_verification_codes_and_a_plain_refusal_without_
     f = fields(flow)
     path, text = pdf_text(kiosk, before)
     assert f["验证码"] in text and f["借款合同号"] in text and WANG.id_number not in text
-    slip = last_slip(kiosk, slips)
+    slip = last_slip(kiosk, slips, f["验证码"])
     assert f["验证码"] in slip.text
     assert requests.get(f"{base}/v1/certificates/verify/{f['验证码']}", timeout=10).json()["valid"] is True
     grab(qtbot, shell, "28-payoff-certificate")
@@ -361,7 +368,8 @@ def _retirement_withdrawal(qtbot, shell, kiosk):
     click(qtbot, shell, "action_confirm")
     settle(qtbot, flow, Svc.DONE)
     assert flow.outcome.accepted
-    slip = last_slip(kiosk, slips)
+    serial = next(line.split("：", 1)[1] for line in flow.receipt_text if line.startswith("流水号"))
+    slip = last_slip(kiosk, slips, serial)
     end(qtbot, shell, kiosk)
     return slip
 
