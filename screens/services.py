@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from screens import theme
 from screens.qt import (QFrame, QGridLayout, QHBoxLayout, QProgressBar, QPushButton, QScrollArea,
-                        QSizePolicy, Qt, QVBoxLayout, QWidget)
+                        QSizePolicy, Qt, QTimer, QVBoxLayout, QWidget)
 from screens.pages import Page
 from screens.widgets import CardGuide, KeyPad, button, label
 
@@ -131,6 +131,7 @@ class ServicePage(Page):
         self.pad.hide()
         main.addWidget(self.pad, 0, Qt.AlignmentFlag.AlignTop)
         v.addLayout(main, 1)
+        v.addWidget(self.table_nav)                    # 上一页/下一页 always in view, care mode too (never scrolled away)
         busy = QHBoxLayout()
         self.busy_label = label(role="muted", wrap=False)
         self.progress = QProgressBar()
@@ -335,7 +336,7 @@ class ServicePage(Page):
         nav.addWidget(self.next_btn)
         for w in (self.table_box, self.table_nav):
             w.hide()
-            self.body.addWidget(w)
+        self.body.addWidget(self.table_box)            # the page turns sit under the scroll area (see __init__)
 
     def _table(self, table: Optional[dict], actions: list[str]) -> None:
         """A paged table: a pool of cell labels, relabelled on every page (never re-created)."""
@@ -362,6 +363,11 @@ class ServicePage(Page):
         self.prev_btn.setEnabled(page > 1)
         self.next_btn.setEnabled(page < pages)
         self.page_label.setText(self.t("page").format(p=page, n=pages) if show_nav else "")
+        turned = (id(table), page, self.care) if show_nav else None
+        if turned and turned != getattr(self, "_turned", None):   # a page turn: bring the rows into view
+            QTimer.singleShot(0, lambda: self.table_box.isVisible()
+                              and self.scroll.verticalScrollBar().setValue(self.table_box.y()))
+        self._turned = turned
 
     def _choice_method(self, view: dict) -> Optional[str]:
         for a in CHOICE_ACTIONS:

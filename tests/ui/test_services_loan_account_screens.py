@@ -159,6 +159,12 @@ def test_loan_calculator_both_methods_exact_to_the_fen_at_the_catalogs_rate(qtbo
     click(qtbot, shell, "next_page")
     assert flow.table["page"] == 2 and flow.table["rows"][0][0] == "13"
     assert format_yuan(principal.installments[12].payment_fen) in screen_text(shell)
+    assert not shell.service.pad.isVisible()                   # the result has the room; 上一步 brings the terms back
+    click(qtbot, shell, "action_back")
+    assert flow.state is Svc.INPUT and flow.step == "terms" and shell.service.pad.isVisible()
+    assert flow.view()["inputs"][0]["value"] == "1000000" and flow.view()["table"] is None
+    click(qtbot, shell, "submit")
+    assert flow.state is Svc.SHOW and flow.amounts[0]["fen"] == 400_340
     click(qtbot, shell, "action_finish")
     end(qtbot, shell, kiosk)
 

@@ -94,6 +94,8 @@ class LoanCalculatorFlow(ServiceFlow):
         self.schedules: dict[str, LoanSchedule] = {}
         self.method = RepaymentMethod.EQUAL_INSTALLMENT.code
         self.page = 1
+        self.inputs_spec: list[dict] = []
+        self._last: dict = {}
 
     def _begin(self) -> None:
         self.inputs = [{"name": "amount", "label": "贷款金额（元）", "kind": "amount", "value": ""},
@@ -132,6 +134,9 @@ class LoanCalculatorFlow(ServiceFlow):
                              amount_view(f"{m.label_zh}·还款总额", s.total_payment_fen)]
         self.choices = [{"id": m.code, "label": m.label_zh} for m in METHODS]
         self.notes = ["试算结果仅供参考，以贷款合同为准"]
+        self._last = {"amount": f"{fen // 100}" + (f".{fen % 100:02d}" if fen % 100 else ""), "months": str(n),
+                      "first_home": bool(first_home)}
+        self.inputs_spec, self.inputs = self.inputs or self.inputs_spec, []
         self.show_method(self.method)
 
     def show_method(self, code: str, page: int = 1) -> None:
@@ -140,7 +145,16 @@ class LoanCalculatorFlow(ServiceFlow):
         self.method, self.page = code, page
         self.table = schedule_page(self.schedules[code].installments, page)
         self.page = self.table["page"]
-        self._show(Svc.SHOW, "result", actions=["show_method", "prev_page", "next_page", "calculate", "finish"])
+        self._show(Svc.SHOW, "result", actions=["show_method", "prev_page", "next_page", "back", "finish"])
+
+    def back(self) -> None:
+        """From the result back to the terms, filled in as they were (the result screen has no keypad: the
+        schedule gets the room)."""
+        if self.state is Svc.SHOW and self.step == "result":
+            self.table, self.amounts, self.choices, self.notes = None, [], [], []
+            self.inputs = [dict(i, value=self._last.get(i["name"], i["value"])) for i in self.inputs_spec]
+            self._show(Svc.INPUT, "terms", M("PROMPT_TERMS", "请输入贷款金额和期限", "Please enter amount and term"),
+                       actions=["calculate"])
 
     def next_page(self) -> None:
         if self.table and self.page < self.table["pages"]:
