@@ -19,7 +19,7 @@ from screens.bridge import Bridge
 from screens.i18n import Translations, _
 from screens.pages import HomePage, IdentifyPage
 from screens.services import ServicePage
-from screens.qt import (QApplication, QEvent, QFrame, QHBoxLayout, QMainWindow, QStackedWidget, Qt, QTimer,
+from screens.qt import (QApplication, QEvent, QFrame, QHBoxLayout, QMainWindow, QScrollArea, QStackedWidget, Qt, QTimer,
                         QVBoxLayout, QWidget)
 from screens.widgets import button, label
 
@@ -64,7 +64,15 @@ class Shell(QMainWindow):
         bl.addWidget(self.banner_label)
         v.addWidget(self.banner)
         self.stack = QStackedWidget()
-        v.addWidget(self.stack, 1)
+        # The pages scroll inside the screen: care mode, the offline bar and a notice together can need more
+        # height than a fixed kiosk screen has, and the footer (返回/首页/呼叫人工) must never be pushed off it.
+        self.stack_scroll = QScrollArea()
+        self.stack_scroll.setObjectName("stack_scroll")
+        self.stack_scroll.setWidgetResizable(True)
+        self.stack_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.stack_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.stack_scroll.setWidget(self.stack)
+        v.addWidget(self.stack_scroll, 1)
         v.addWidget(self._footer())
 
         self.home = HomePage(self)

@@ -7,7 +7,7 @@ import pytest
 from kiosk.flows.identification import IdStep
 from kiosk.flows.standins import DEMO_PEOPLE
 
-from tests.ui.conftest import texts_on_screen
+from tests.ui.conftest import ARTIFACTS, texts_on_screen
 
 from PySide6.QtCore import Qt
 
@@ -280,3 +280,27 @@ def test_in_kiosk_mode_the_window_is_frameless_full_screen_and_cannot_be_closed(
     sh.allow_close = True                            # the service stopping (SIGTERM) may close it
     sh.close()
     assert not sh.isVisible()
+
+
+def test_care_mode_offline_with_a_long_banner_never_grows_past_the_screen(qtbot, shell, terminal):
+    """Care mode, the offline bar and a two-line notice all at once: the window stays the screen's size (the
+    pages scroll inside it instead of pushing the footer off the bottom of a fixed kiosk screen)."""
+    from kiosk.flows.base import FlowMessage
+    from PySide6.QtWidgets import QApplication
+    terminal.set_care_mode(True)
+    terminal.set_network(False, 3)
+    long = "已按公积金中心通知更新服务：部分事项暂停办理，请留意屏幕公告；如需帮助请按呼叫人工。" * 2
+    shell.on_event_remote_notice(FlowMessage("REMOTE", long, long))
+    QApplication.processEvents()
+    ui = terminal.settings.ui
+    for page in (shell.home, shell.identify, shell.service):
+        shell.stack.setCurrentWidget(page)
+        qtbot.wait(30)
+        assert shell.height() <= ui.screen_height and shell.width() <= ui.screen_width, \
+            (page.screen_name, shell.size())
+        assert shell.help_btn.isVisible() and shell.help_btn.mapTo(shell, shell.help_btn.rect().bottomLeft()).y() <= ui.screen_height
+        out = ARTIFACTS / "shell"
+        out.mkdir(parents=True, exist_ok=True)
+        assert shell.grab().save(str(out / f"care-offline-notice-{page.screen_name}.png"))
+    shell.stack.setCurrentWidget(shell.home)
+    terminal.set_care_mode(False)
