@@ -33,7 +33,7 @@ DEFAULT_ITEMS: list[tuple[str, str, str, int, OfflinePolicy, list[str]]] = [
     ("deposit_use_certificate", "出具贷款职工缴存使用证明", "Deposit-use certificate", 2, ON, ["kiosk", "teller"]),
     ("transfer_in", "转移接续（转入）", "Transfer-in", 2, ON, ["kiosk", "teller"]),
     ("progress_query", "办理进度查询", "Progress query", 1, ON, ["kiosk", "teller"]),
-    ("phone_change", "手机号码变更", "Change phone number", 3, ON, ["kiosk", "teller"]),
+    ("phone_change", "手机号码变更", "Change phone number", 2, ON, ["kiosk", "teller"]),
     ("query_password", "设置/修改查询密码", "Set the query password", 2, ON, ["kiosk", "teller"]),
     ("repayment_account", "变更贷款还款账户", "Change the repayment account", 3, ON, ["kiosk", "teller"]),
     ("evaluation", "好差评", "Service evaluation", 0, SF, ["kiosk", "teller"]),
