@@ -2,6 +2,7 @@
 schedules, withdrawal eligibility, loan trial calculation and limit, transfer-in status, progress query."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Literal, Optional
 
@@ -13,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from center import business as B
 from center.api.common import db
 from center.errors import ApiError
-from center.models import (Certificate, DepositRecord, Employer, FlexibleAgreement, Loan, LoanApplication,
-                           LoanInstallment, PersonalAccount, TransferIn, Withdrawal)
+from center.models import (AcceptedTransaction, Certificate, DepositRecord, Employer, FlexibleAgreement, Loan,
+                           LoanApplication, LoanInstallment, PersonalAccount, TransferIn, Withdrawal)
 from center.security import TerminalCtx, signed_terminal
 from center.transactions import Refusal
 from kiosk.domain.codes import PersonAccountState, RepaymentMethod
@@ -218,11 +219,38 @@ async def transfer_status(request: Request, id_number: str = ID, ctx: TerminalCt
     return await _read(request, q)
 
 
+CLIENT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _by_client_id(s, client_id: str) -> "dict | str":
+    """A receipt printed while the terminal was offline carries the transaction's client id (the center had not
+    given a serial yet). Accepted with a serial: that serial (the caller looks the case up); otherwise the
+    transaction's own state. Not received yet: 404 that says it may still wait on the terminal."""
+    row = s.get(AcceptedTransaction, client_id.lower())
+    if row is None:
+        raise ApiError(404, "SERIAL_NOT_RECEIVED", "中心尚未收到该业务，可能仍在受理终端等待联网上传，请稍后再查",
+                       f"no transaction with client id {client_id.lower()!r} received yet")
+    serial = (row.result or {}).get("serial")
+    if row.outcome == "accepted" and serial:
+        return str(serial)
+    amount = (row.result or {}).get("amount_fen") or (row.payload or {}).get("amount_fen") or 0
+    state_zh = "已受理" if row.outcome == "accepted" else f"未受理：{row.message}"
+    return {"serial": client_id.lower(), "kind": row.kind, "state": row.outcome, "state_zh": state_zh,
+            "amount_fen": int(amount), "at": row.received_at.isoformat()}
+
+
 @router.get("/progress/{serial}")
-async def progress(request: Request, serial: str = Path(..., min_length=4, max_length=32),
+async def progress(request: Request, serial: str = Path(..., min_length=4, max_length=40),
                    ctx: TerminalCtx = Depends(signed_terminal)):
-    """办理进度 by serial number: a withdrawal, a loan pre-application, a transfer-in letter or a certificate."""
+    """办理进度 by serial number: a withdrawal, a loan pre-application, a transfer-in letter or a certificate;
+    or by the client id a receipt printed offline carries (the case it became, once the center has it)."""
     def q(s):
+        nonlocal serial
+        if CLIENT_ID.match(serial):
+            found = _by_client_id(s, serial)
+            if isinstance(found, dict):
+                return found
+            serial = found
         w = s.scalar(select(Withdrawal).where(Withdrawal.serial == serial))
         if w is not None:
             return {"serial": serial, "kind": "withdrawal", "state": w.state,

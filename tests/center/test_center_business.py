@@ -264,3 +264,24 @@ def test_phone_change_needs_the_new_number_verified_by_sms(any_center, kiosk):
     # the proof is used up
     status, res = send(kiosk, "phone_change", {"id_number": CHEN, "new_phone": new_phone})
     assert status == 422 and res["code"] == "SMS_NOT_VERIFIED"
+
+
+def test_progress_by_the_client_id_a_receipt_printed_offline_carries(kiosk):
+    """Offline, the kiosk's receipt names the transaction by its client id; once delivered, the progress query
+    by that id finds the case it became (or its refusal); before delivery it says it has not arrived yet."""
+    import uuid
+    unseen = str(uuid.uuid4())
+    r = kiosk.get(f"/v1/progress/{unseen}")
+    assert r.status_code == 404 and r.json()["code"] == "SERIAL_NOT_RECEIVED" and "终端" in r.json()["message"]
+    item = tx("withdrawal", {"id_number": ZHANG, "reason": "07", "amount_fen": 50_000,
+                             "evidence": {"monthly_rent_fen": 200_000, "rent_months": 3}})
+    r = kiosk.post("/v1/transactions", item, idempotency_key=item["client_id"])
+    assert r.status_code == 200, r.json()
+    serial = r.json()["result"]["serial"]
+    prog = kiosk.get(f"/v1/progress/{item['client_id'].upper()}").json()
+    assert prog["serial"] == serial and prog["kind"] == "withdrawal"
+    refused = tx("withdrawal", {"id_number": LIU, "reason": "07", "amount_fen": 50_000,
+                                "evidence": {"monthly_rent_fen": 200_000, "rent_months": 3}})
+    assert kiosk.post("/v1/transactions", refused, idempotency_key=refused["client_id"]).status_code == 422
+    prog = kiosk.get(f"/v1/progress/{refused['client_id']}").json()
+    assert prog["state"] == "rejected" and prog["state_zh"].startswith("未受理：") and len(prog["state_zh"]) > 4

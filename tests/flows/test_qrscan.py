@@ -52,6 +52,9 @@ def test_an_unplugged_camera_says_so_and_a_cancelled_scan_stops(camera):
     ("progress:TQ2026112200000001", "TQ2026112200000001"),
     ("  progress: dk2026112200000002 ", "DK2026112200000002"),
     ("C330802611220001", "C330802611220001"),
+    # a receipt printed offline carries the transaction's client id (UUIDv7) until the center gives a serial
+    ("progress:01A2015D-0EA1-70BE-9E07-F87AAA7DD9CE", "01a2015d-0ea1-70be-9e07-f87aaa7dd9ce"),
+    ("progress:01a2015d-0ea1-70be-9e07-f87aaa7dd9ce-ff", None),
     ("https://gjj.example.gov.cn/verify?code=ABCD-EFGH-JKLM", None),
     ("progress:'; DROP TABLE --", None),
     ("", None),

@@ -197,7 +197,7 @@ class ProgressFlow(ServiceFlow):
 
     def _lookup(self, serial: str) -> None:
         def not_found(exc: BaseException) -> bool:
-            if isinstance(exc, PortError) and exc.code in ("SERIAL_NOT_FOUND", "HTTP_404"):
+            if isinstance(exc, PortError) and exc.code in ("SERIAL_NOT_FOUND", "SERIAL_NOT_RECEIVED", "HTTP_404"):
                 self._ask(M(exc.code, exc.message_zh, str(exc)))
                 return True
             return False

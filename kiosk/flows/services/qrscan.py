@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SCAN_TIMEOUT_S = 15.0
 SERIAL = re.compile(r"^[0-9A-Z-]{4,32}$")
+CLIENT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class QrNotSeen(PortError):
@@ -111,6 +112,8 @@ def serial_from_qr(payload: str) -> Optional[str]:
     text = (payload or "").strip()
     if text.lower().startswith("progress:"):
         text = text.split(":", 1)[1].strip()
+    if CLIENT_ID.match(text):           # a receipt printed offline: the transaction's client id
+        return text.lower()
     text = text.upper()
     return text if SERIAL.match(text) else None
 
