@@ -3,10 +3,10 @@ shared kiosk.domain.masking rules before it is written."""
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from kiosk.domain.masking import mask_text
+from kiosk.logs import StderrHandler
 
 
 class MaskingFilter(logging.Filter):
@@ -29,7 +29,7 @@ def setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
     if getattr(root, "_hpf_center_logging", False):
         return
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [StderrHandler()]
     if log_file:
         from logging.handlers import RotatingFileHandler
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)

@@ -75,6 +75,23 @@ class ConsoleFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of the record (as logging's last-resort handler does), so a
+    handler installed while stderr was redirected (a CLI call inside a test, a daemon reopening its stderr)
+    never writes to a closed stream later."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(log_file: Path | None = None, level: str = "INFO", max_bytes: int = 5_000_000,
                   backups: int = 10, console: bool = True) -> logging.Logger:
     """Install handlers and the masking filter once (idempotent; a second call reconfigures files only)."""
@@ -93,7 +110,7 @@ def setup_logging(log_file: Path | None = None, level: str = "INFO", max_bytes: 
         fh.setFormatter(JsonFormatter())
         handlers.append(fh)
     if console:
-        ch = logging.StreamHandler(sys.stderr)
+        ch = StderrHandler()
         ch.setFormatter(ConsoleFormatter())
         ch.setLevel(max(logging.getLevelName(level), logging.INFO))
         handlers.append(ch)
