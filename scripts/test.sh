@@ -24,7 +24,7 @@ run_group() {   # name, pytest args...
   local name=$1; shift
   local log; log=$(mktemp)
   echo "== $name"
-  $PY -m pytest -q "$@" 2>&1 | tee "$log"
+  $PY -m pytest -q --durations=8 "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local summary; summary=$(grep -aE '^(=+ )?[0-9]+ (passed|failed|error)' "$log" | tail -1)
   local p f e s
