@@ -233,3 +233,7 @@ def test_progress_by_the_receipts_qr_code_on_the_camera_and_by_serial(kiosk):
     typed.submit_serial("TQ", serial[2:])
     kiosk.settle(typed)
     assert typed.state is Svc.SHOW and fields(typed)["业务编号"] == serial
+    # the time a resident reads is Beijing time to the minute, not the center's UTC stamp
+    from datetime import datetime, timedelta, timezone
+    shown = datetime.strptime(fields(typed)["受理时间"], "%Y-%m-%d %H:%M").replace(tzinfo=timezone(timedelta(hours=8)))
+    assert abs(datetime.now(timezone.utc) - shown) < timedelta(minutes=10)

@@ -3,6 +3,8 @@ readable offline), the progress query by serial number, and a stand-alone servic
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from kiosk.domain.money import format_yuan
 from kiosk.flows.ports import PortError
@@ -10,6 +12,18 @@ from kiosk.flows.services.base import EVALUATION_CHOICES, M, ServiceFlow, Svc, a
 from kiosk.flows.services.desk import TxOutcome
 
 log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_time(iso: str) -> str:
+    """The center's UTC timestamp as the resident reads a time: Beijing time, to the minute."""
+    try:
+        t = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso or "")[:16]
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 # Used when the center's catalog carries no guide text for an item (what to bring, who may apply).
 GUIDES = {
@@ -210,7 +224,7 @@ class ProgressFlow(ServiceFlow):
                  "deposit_use": "缴存使用证明", "payoff": "贷款结清证明"}
         self.inputs, self.notes = [], []
         self.fields = [("业务编号", d["serial"]), ("业务类型", kinds.get(d["kind"], d["kind"])),
-                       ("办理状态", d.get("state_zh") or d.get("state", "")), ("受理时间", d.get("at", "")[:19])]
+                       ("办理状态", d.get("state_zh") or d.get("state", "")), ("受理时间", beijing_time(d.get("at", "")))]
         if d.get("amount_fen"):
             self.fields.append(("金额", format_yuan(d["amount_fen"])))
         self._show(Svc.SHOW, "result", actions=["finish"])
