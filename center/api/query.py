@@ -230,7 +230,7 @@ def _by_client_id(s, client_id: str) -> "dict | str":
     if row is None:
         raise ApiError(404, "SERIAL_NOT_RECEIVED", "中心尚未收到该业务，可能仍在受理终端等待联网上传，请稍后再查",
                        f"no transaction with client id {client_id.lower()!r} received yet")
-    serial = (row.result or {}).get("serial")
+    serial = (row.result or {}).get("serial") or (row.result or {}).get("letter_no")
     if row.outcome == "accepted" and serial:
         return str(serial)
     amount = (row.result or {}).get("amount_fen") or (row.payload or {}).get("amount_fen") or 0

@@ -273,13 +273,12 @@ def test_progress_by_the_client_id_a_receipt_printed_offline_carries(kiosk):
     unseen = str(uuid.uuid4())
     r = kiosk.get(f"/v1/progress/{unseen}")
     assert r.status_code == 404 and r.json()["code"] == "SERIAL_NOT_RECEIVED" and "终端" in r.json()["message"]
-    item = tx("withdrawal", {"id_number": ZHANG, "reason": "07", "amount_fen": 50_000,
-                             "evidence": {"monthly_rent_fen": 200_000, "rent_months": 3}})
+    item = tx("transfer_in", {"id_number": LI, "from_center": "C33020"})
     r = kiosk.post("/v1/transactions", item, idempotency_key=item["client_id"])
     assert r.status_code == 200, r.json()
-    serial = r.json()["result"]["serial"]
+    letter = r.json()["result"]["letter_no"]
     prog = kiosk.get(f"/v1/progress/{item['client_id'].upper()}").json()
-    assert prog["serial"] == serial and prog["kind"] == "withdrawal"
+    assert prog["serial"] == letter and prog["kind"] == "transfer_in" and prog["state_zh"] == "处理中"
     refused = tx("withdrawal", {"id_number": LIU, "reason": "07", "amount_fen": 50_000,
                                 "evidence": {"monthly_rent_fen": 200_000, "rent_months": 3}})
     assert kiosk.post("/v1/transactions", refused, idempotency_key=refused["client_id"]).status_code == 422
