@@ -553,6 +553,7 @@ class CombinedLoanPage(StaffPage):
         row = QHBoxLayout()
         row.addWidget(self.action("试算（Enter）", self.calculate, "secondary", "combined_calc"))
         self.apply_btn = self.action("提交申请（F8）", self.apply, "", "combined_apply")
+        self.apply_btn.setEnabled(False)
         row.addWidget(self.apply_btn)
         row.addWidget(self.action("结束（Esc）", self.finish, "secondary", "combined_end"))
         v.addLayout(row)
@@ -597,6 +598,7 @@ class CombinedLoanPage(StaffPage):
             return self._error(exc)
         mode = self.c.mode
         self.quote = None
+        self.apply_btn.setEnabled(False)
         self.run("combined_quote", lambda: (mode.touch(), quote(mode.port, req, mode.limits))[1], self._quoted,
                  self._error)
 
@@ -690,7 +692,7 @@ class CombinedLoanPage(StaffPage):
         for w in (self.customer, self.summary, self.message, self.page_label):
             w.clear()
         self._render_page()
-        self.apply_btn.setEnabled(True)
+        self.apply_btn.setEnabled(False)              # nothing to submit until 试算 gave a quote
 
 
 class FlowKeys(QObject):

@@ -293,9 +293,11 @@ def test_a_combined_loan_for_an_identified_customer_is_split_scheduled_and_appli
         qtbot.keyClicks(field, text)
         qtbot.keyClick(field, Qt.Key.Key_Return)
     qtbot.keyClick(page.first, Qt.Key.Key_Return)                    # Y (first home)
+    assert not page.apply_btn.isEnabled()                            # nothing to submit before 试算
     shot(qtbot, shell, "08-combined-form")
     qtbot.keyClick(page.method, Qt.Key.Key_Return)                   # 1 (等额本息): calculate
     qtbot.waitUntil(lambda: page.quote is not None, timeout=WAIT)
+    assert page.apply_btn.isEnabled()
     q = page.quote
     top = int(q.hpf_decision["max_amount_fen"])
     assert q.hpf_fen == min(70_000_000, top) and q.hpf_fen + q.commercial_fen == 70_000_000
