@@ -49,8 +49,9 @@ def cmd_selftest(args) -> int:
     settings = _settings(args)
     _logging(settings)
     import logging
+    from kiosk.logs import StderrHandler
     for h in logging.getLogger().handlers:        # the report is the case lines; the log file keeps the rest
-        if type(h) is logging.StreamHandler:
+        if isinstance(h, StderrHandler):
             h.setLevel(logging.WARNING)
     from screens.selftest import CASES, run_selftest
     cases = None

@@ -43,6 +43,7 @@ def test_selftest_cli_drives_service_items_through_the_screens_and_keeps_the_pap
     assert summary["passed"] and [(c["item"], c["level"]) for c in summary["cases"]] == [
         ("loan_calc", 0), ("withdrawal", 3), ("deposit_use_certificate", 2)]
     assert "3/3 passed" in res.stdout and "propagateSizeHints" not in res.stdout + res.stderr
+    assert " INFO " not in res.stdout + res.stderr          # the report is the case lines; the log file has the rest
     slips = sorted(out.glob("*.txt"))
     assert len(slips) == 2                                   # the withdrawal's receipt, the certificate's slip
     for slip in slips:
