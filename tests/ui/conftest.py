@@ -140,3 +140,39 @@ def clipped_texts(widget) -> list[str]:
             if need > b.width() - 4:
                 bad.append(f"button {b.text()!r}: needs {need}px, has {b.width()}")
     return bad
+
+
+class StaffClock:
+    """A settable clock for staff pages (hidden-entry hold time, idle lock): `clock.advance(s)`."""
+
+    def __init__(self, t: float = 1_900_000_000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, s: float) -> None:
+        self.t += s
+
+
+def audit_rows(audit, n: int = 2000) -> list[tuple]:
+    """The audit log's last n records as (actor, action, target, result)."""
+    return [(r.actor, r.action, r.target, r.result) for r in audit.tail(n)]
+
+
+@pytest.fixture
+def staff_for(shell):
+    """install_staff on the test's shell (the module's `shell` fixture); closed, and technician mode locked before
+    its audit log closes, at the end of the test."""
+    made = []
+
+    def make(**kw):
+        from screens.staff import install_staff
+        s = install_staff(shell, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
+        if s.tech is not None and s.tech.unlocked:
+            s.tech.lock()

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui.conftest import ARTIFACTS, clipped_texts
+from tests.ui.conftest import ARTIFACTS, StaffClock, audit_rows, clipped_texts
 
 pytestmark = pytest.mark.ui
 LEFT = Qt.MouseButton.LeftButton
@@ -20,43 +20,12 @@ SUPERVISOR = ("S0001", "super-pass-1")
 _serial = itertools.count(1)
 
 
-class Clock:
-    def __init__(self, t: float = 1_900_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, s: float) -> None:
-        self.t += s
-
-
-def actions(audit) -> list[tuple]:
-    return [(r.actor, r.action, r.target, r.result) for r in audit.tail(1000)]
-
-
 def shot(shell, name: str) -> None:
     from PySide6.QtTest import QTest
     QTest.qWait(30)                                     # let layouts settle after the last text change
     out = ARTIFACTS / "staff"
     out.mkdir(parents=True, exist_ok=True)
     assert shell.grab().save(str(out / f"{name}.png"))
-
-
-@pytest.fixture
-def staff_for(shell):
-    made = []
-
-    def make(**kw):
-        from screens.staff import install_staff
-        s = install_staff(shell, **kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
-        if s.tech is not None:
-            s.tech.lock()                               # before its audit log closes
 
 
 # --- teller ----------------------------------------------------------------------------------------------
@@ -103,7 +72,7 @@ def counter(real_center, tmp_path):
     client = StaffCenterClient(real_center.url, creds, connect_timeout_s=2, read_timeout_s=10)
     audit = AuditLog.open(settings)
     journal = Journal.open(settings, audit=audit.sink("journal"))
-    clock = Clock()
+    clock = StaffClock()
     mode = TellerMode(settings, client, journal, audit, clock=clock)
     yield mode, audit, clock
     client.close()
@@ -153,7 +122,7 @@ def test_teller_signs_in_with_the_keyboard_is_locked_out_and_signed_out_when_idl
     qtbot.waitUntil(lambda: "TELLER_LOCKED" in page.message.text(), timeout=10000)
     assert "锁定" in page.message.text() and shell.stack.currentWidget() is page
     shot(shell, "teller-locked")
-    acts = [(a, act, r) for a, act, _t, r in actions(audit)]
+    acts = [(a, act, r) for a, act, _t, r in audit_rows(audit)]
     assert ("teller:T0001", "teller.sign_in", "ok") in acts
     assert any(act == "teller.sign_out" for _a, act, _r in acts)
     results = [r for _a, act, r in acts if act == "teller.sign_in"]
@@ -206,7 +175,7 @@ def test_supervisor_authorizes_one_action_and_the_end_of_day_report_is_produced(
 
     qtbot.keyClick(shell.app.focusWidget(), Qt.Key.Key_F12)
     qtbot.waitUntil(lambda: shell.stack.currentWidget() is tel.sign_in_page, timeout=10000)
-    acts = [(a, act, r) for a, act, _t, r in actions(audit)]
+    acts = [(a, act, r) for a, act, _t, r in audit_rows(audit)]
     assert ("supervisor:S0001", "supervisor.authorize", "refused:TELLER_LOGIN_FAILED") in acts
     assert ("supervisor:S0001", "supervisor.authorize", "ok") in acts
     assert any(act == "teller.end_of_day" for _a, act, _r in acts)

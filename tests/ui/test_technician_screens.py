@@ -23,7 +23,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QPushButton
 from pydantic import SecretStr
 
-from tests.ui.conftest import ARTIFACTS, clipped_texts, texts_on_screen
+from tests.ui.conftest import ARTIFACTS, StaffClock, audit_rows, clipped_texts, texts_on_screen
 from tests.ui.servicehelpers import kiosk, shell  # noqa: F401  (pytest fixtures)
 from tests.ui.servicehelpers import ZHANG
 
@@ -32,17 +32,6 @@ LEFT = Qt.MouseButton.LeftButton
 PIN = "246810"
 WAIT = 20000
 _serial = itertools.count(1)
-
-
-class Clock:
-    def __init__(self, t: float = 1_900_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, s: float) -> None:
-        self.t += s
 
 
 @pytest.fixture(scope="module")
@@ -61,26 +50,6 @@ def shot(shell, name: str) -> None:
     assert not clipped_texts(shell), (name, clipped_texts(shell))
     size, ui = shell.size(), shell.terminal.settings.ui
     assert size.height() <= ui.screen_height and size.width() <= ui.screen_width, (name, size)
-
-
-def records(audit) -> list[tuple]:
-    return [(r.actor, r.action, r.target, r.result) for r in audit.tail(2000)]
-
-
-@pytest.fixture
-def staff_for(shell):
-    made = []
-
-    def make(**kw):
-        from screens.staff import install_staff
-        s = install_staff(shell, **kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
-        if s.tech is not None and s.tech.unlocked:
-            s.tech.lock()                               # before its audit log closes
 
 
 @pytest.fixture
@@ -120,7 +89,7 @@ lockout_s = 600
 ''', encoding="utf-8")
     settings = load_settings(file=cfg, env={})
     audit = AuditLog.open(settings)
-    clock = Clock()
+    clock = StaffClock()
     tech = TechnicianMode(settings, audit, config_file=cfg, clock=clock)
     yield tech, cfg, audit, clock
     audit.close()
@@ -165,7 +134,7 @@ def section(qtbot, page, key: str):
 
 def test_technician_enters_by_long_press_and_is_locked_out_after_wrong_pins(qtbot, shell, tech_site, staff_for):
     tech, _cfg, audit, clock = tech_site
-    entry_clock = Clock(100.0)
+    entry_clock = StaffClock(100.0)
     staff = staff_for(technician=tech, clock=entry_clock)
     hold_corner(qtbot, shell, entry_clock, 1.0)                  # a tap: nothing
     assert shell.stack.currentWidget() is shell.home
@@ -194,7 +163,7 @@ def test_technician_enters_by_long_press_and_is_locked_out_after_wrong_pins(qtbo
     assert "请8分钟后再试" in page.message.text()
     shot(shell, "02-pin-locked")
     assert shell.stack.currentWidget() is page and not tech.unlocked
-    results = [r for _a, act, _t, r in records(audit) if act == "technician.unlock"]
+    results = [r for _a, act, _t, r in audit_rows(audit) if act == "technician.unlock"]
     assert results == ["refused:PIN_WRONG", "refused:PIN_WRONG", "refused:PIN_LOCKED", "refused:PIN_LOCKED"]
 
     clock.advance(600)
@@ -206,7 +175,7 @@ def test_technician_enters_by_long_press_and_is_locked_out_after_wrong_pins(qtbo
     qtbot.mouseClick(btn(staff.tech_page, "tech_exit"), LEFT)
     assert shell.stack.currentWidget() is shell.home
     qtbot.waitUntil(lambda: not tech.unlocked, timeout=WAIT)      # leaving locks technician mode again
-    assert ("technician", "technician.lock", "", "ok") in records(audit)
+    assert ("technician", "technician.lock", "", "ok") in audit_rows(audit)
 
 
 # --- devices of the running kiosk ------------------------------------------------------------------------
@@ -226,13 +195,13 @@ def test_every_device_runs_its_self_test_from_its_row(qtbot, shell, on_site):
     assert devices.rows["idcard"]["status"].text().startswith("sim｜")
     qtbot.waitUntil(lambda: not page.busy, timeout=WAIT)
     shot(shell, "03-devices-selftest")
-    recs = [(t, r) for _a, act, t, r in records(audit) if act == "technician.selftest"]
+    recs = [(t, r) for _a, act, t, r in audit_rows(audit) if act == "technician.selftest"]
     for role in roles:
         assert (role, "ok") in recs, (role, recs)
 
     tap(qtbot, page, "selftest_all")                             # all at once: one record naming each
     qtbot.waitUntil(lambda: "全部设备自检通过" in devices.message.text(), timeout=WAIT)
-    summary = [t for _a, act, t, _r in records(audit) if act == "technician.selftest"][-1]
+    summary = [t for _a, act, t, _r in audit_rows(audit) if act == "technician.selftest"][-1]
     assert all(f"{role}=ok" in summary for role in roles), summary
 
 
@@ -251,7 +220,7 @@ def test_a_test_slip_prints_on_the_terminals_own_receipt_printer(qtbot, shell, k
     assert kiosk.terminal.settings.terminal.id in devices.output.text()
     shot(shell, "04-devices-test-print")
     sim.take_receipt()
-    assert ("technician", "technician.test_print", "receipt_printer", "ok") in records(audit)
+    assert ("technician", "technician.test_print", "receipt_printer", "ok") in audit_rows(audit)
 
 
 def test_an_id_card_and_a_bank_card_are_read_and_shown_masked(qtbot, shell, kiosk, on_site):
@@ -283,10 +252,10 @@ def test_an_id_card_and_a_bank_card_are_read_and_shown_masked(qtbot, shell, kios
     tap(qtbot, page, "read_idcard_btn")                          # nobody places a card: the technician cancels
     qtbot.mouseClick(btn(page, "read_cancel"), LEFT)
     assert "已取消读卡" in devices.message.text() and not page.busy
-    qtbot.waitUntil(lambda: [r for _a, act, tgt, r in records(audit)
+    qtbot.waitUntil(lambda: [r for _a, act, tgt, r in audit_rows(audit)
                              if act == "technician.read_card" and tgt == "idcard"][-1].startswith("failed:"),
                     timeout=WAIT)                                # the canceled read is audited too
-    acts = [(act, tgt, r) for _a, act, tgt, r in records(audit)]
+    acts = [(act, tgt, r) for _a, act, tgt, r in audit_rows(audit)]
     assert ("technician.read_card", "idcard", "ok") in acts and ("technician.read_card", "cardreader", "ok") in acts
     assert ZHANG.id_number not in str([r.details for r in audit.tail(50)])
 
@@ -314,10 +283,10 @@ def test_the_camera_preview_shows_the_face_box_and_quality_figures_and_stops_whe
 
     section(qtbot, page, "devices")                              # leaving the camera page stops the preview
     assert cam.preview is None
-    qtbot.waitUntil(lambda: ("technician", "technician.camera_preview", "camera", "ok") in records(audit),
+    qtbot.waitUntil(lambda: ("technician", "technician.camera_preview", "camera", "ok") in audit_rows(audit),
                     timeout=WAIT)
     assert not camera._preview                                   # no preview listener left on the camera
-    started = [r for _a, act, t, r in records(audit) if act == "technician.camera_preview"]
+    started = [r for _a, act, t, r in audit_rows(audit) if act == "technician.camera_preview"]
     assert "started" in started
 
 
@@ -361,7 +330,7 @@ def test_a_bad_config_value_is_refused_on_screen_and_a_good_one_applied(qtbot, s
     tap(qtbot, page, "config_rollback")
     qtbot.waitUntil(lambda: "已回退" in sec.message.text(), timeout=WAIT)
     assert cfg.read_bytes() == before
-    acts = [(act, t, r) for _a, act, t, r in records(audit)]
+    acts = [(act, t, r) for _a, act, t, r in audit_rows(audit)]
     assert ("technician.config_set", "session.idle_timeout_s", "refused:CONFIG_INVALID") in acts
     assert ("technician.config_set", "session.idle_timeout_s", "ok") in acts
     assert any(a == "technician.config_rollback" for a, _t, _r in acts)
@@ -444,7 +413,7 @@ def test_enrollment_network_check_queue_retry_log_export_and_version(qtbot, shel
             assert word in text, (word, text)
         shot(shell, "16-info")
         qtbot.waitUntil(lambda: not page.busy, timeout=WAIT)
-    acts = [(act, tgt, r) for _a, act, tgt, r in records(audit)]
+    acts = [(act, tgt, r) for _a, act, tgt, r in audit_rows(audit)]
     for a in ("technician.enroll", "technician.netcheck", "technician.queue_view", "technician.export_logs",
               "technician.info"):
         assert any(x == a and r == "ok" for x, _t, r in acts), a
@@ -453,7 +422,7 @@ def test_enrollment_network_check_queue_retry_log_export_and_version(qtbot, shel
 
 def test_an_idle_technician_page_locks_and_returns_home(qtbot, shell, tech_site, staff_for):
     tech, _cfg, audit, _clock = tech_site
-    entry_clock = Clock(100.0)
+    entry_clock = StaffClock(100.0)
     staff = staff_for(technician=tech, clock=entry_clock)
     unlocked(qtbot, shell, staff)
     entry_clock.advance(tech.settings.session.idle_timeout_s - 1)
@@ -463,7 +432,7 @@ def test_an_idle_technician_page_locks_and_returns_home(qtbot, shell, tech_site,
     staff.tech_page.check_idle()
     assert shell.stack.currentWidget() is shell.home
     qtbot.waitUntil(lambda: not tech.unlocked, timeout=WAIT)
-    assert ("technician", "technician.lock", "", "ok") in records(audit)
+    assert ("technician", "technician.lock", "", "ok") in audit_rows(audit)
 
 
 # --- remote commands from the center ----------------------------------------------------------------------
@@ -513,18 +482,14 @@ def test_the_center_switches_an_item_off_announces_and_asks_for_logs_and_the_kio
     assert len(stored) == 1
     text = stored[0].read_text()
     assert "served" in text and ZHANG.id_number not in text and "13800138000" not in text
-    acts = [(a, act, r) for a, act, _t, r in records(kiosk.audit_log)]
+    acts = [(a, act, r) for a, act, _t, r in audit_rows(kiosk.audit_log)]
     assert ("center", "remote.upload_logs", "ok") in acts and ("center", "remote.catalog_applied", "ok") in acts
     applied = [r.details for r in kiosk.audit_log.tail(200) if r.action == "remote.catalog_applied"][-1]
     assert "withdrawal" in applied["disabled_items"] and len(applied["announcements"]) == 1
 
     worker.heartbeat_now()                                      # asked once, uploaded once
     worker.refresh_catalog()
-    assert [r for a, act, r in records_of(kiosk.audit_log) if act == "remote.upload_logs"] == ["ok"]
+    assert [r for _a, act, _t, r in audit_rows(kiosk.audit_log) if act == "remote.upload_logs"] == ["ok"]
     operator(center, "/v1/admin/switches", {"item_code": "withdrawal", "enabled": True, "terminal_id": tid})
     assert worker.refresh_catalog()
     qtbot.waitUntil(lambda: shell.home.show_tile("withdrawal") is not None, timeout=WAIT)
-
-
-def records_of(audit) -> list[tuple]:
-    return [(r.actor, r.action, r.result) for r in audit.tail(2000)]
