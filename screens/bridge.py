@@ -30,6 +30,10 @@ class Bridge(QObject):
     def add_target(self, target: Any) -> None:
         self._targets.append(target)
 
+    def remove_target(self, target: Any) -> None:
+        if target in self._targets:
+            self._targets.remove(target)
+
     def post(self, fn: Callable[[], None]) -> None:
         """Thread-safe: fn runs on the Qt thread at the next turn of the event loop."""
         self._call.emit(fn)

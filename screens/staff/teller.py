@@ -942,8 +942,6 @@ class TellerScreens(QObject):
         self.idle_timer.stop()
         if self.shell.service.guard == self.guard:
             self.shell.service.guard = None
-        targets = getattr(self.shell.bridge, "_targets", [])
-        if self in targets:
-            targets.remove(self)
+        self.shell.bridge.remove_target(self)
         self.shell.stack.currentChanged.disconnect(self._page_changed)
         self.shell.app.removeEventFilter(self)
