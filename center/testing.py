@@ -160,6 +160,27 @@ def run_center(work_dir: str | Path, db_url: str | None = None, seed: int | None
     raise RuntimeError(f"hpf-center did not start: {last_err}")
 
 
+def seeded_template(directory: str | Path, persons: int = 5) -> Path:
+    """A seeded center database (demo persons + `persons` more) made once in `directory`, for copies."""
+    from center.embedded import start_center
+    d = Path(directory)
+    start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, persons=persons).stop()
+    return d
+
+
+def center_from_template(template: str | Path, directory: str | Path):
+    """A fresh embedded center over HTTP on a free loopback port, on its own copy of a seeded_template (seeding
+    takes seconds; a copy takes milliseconds). The caller stops it."""
+    import shutil
+    from center.embedded import start_center
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    for f in Path(template).iterdir():
+        if f.is_file():
+            shutil.copy(f, d / f.name)
+    return start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, seed=False)
+
+
 try:
     import pytest
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 
 import pytest
 
-from center.embedded import start_center
+from center.testing import center_from_template, seeded_template
 from config import load_settings
 from tests.flows.flowhelpers import ChipCardReader, Kiosk
 from kiosk.flows.adapters import HttpIdentityCenter, NetworkSwitch, SwitchableCenterPort
@@ -31,22 +30,14 @@ _terminals = itertools.count(1)
 @pytest.fixture(scope="session")
 def center_template(tmp_path_factory):
     """One migrated, seeded center database (and signing key), copied for every test."""
-    d = tmp_path_factory.mktemp("center-template")
-    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, persons=5)
-    c.stop()
-    return d
+    return seeded_template(tmp_path_factory.mktemp("center-template"))
 
 
 @pytest.fixture
 def center(center_template, tmp_path):
     """A fresh reference center for each test: its own copy of the seeded database, served over HTTP on a free
     loopback port (uvicorn), stopped at the end of the test."""
-    d = tmp_path / "center"
-    d.mkdir()
-    for f in center_template.iterdir():
-        if f.is_file():
-            shutil.copy(f, d / f.name)
-    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, seed=False)
+    c = center_from_template(center_template, tmp_path / "center")
     try:
         yield c
     finally:

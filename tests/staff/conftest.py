@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 from dataclasses import dataclass
 
 import pytest
 
-from center.embedded import start_center
+from center.testing import center_from_template, seeded_template
 from config import load_settings
 from kiosk.audit import AuditLog
 from kiosk.staff.center import StaffCenterClient
@@ -24,20 +23,12 @@ _serial = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def center_template(tmp_path_factory):
-    d = tmp_path_factory.mktemp("center-template")
-    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, persons=5)
-    c.stop()
-    return d
+    return seeded_template(tmp_path_factory.mktemp("center-template"))
 
 
 @pytest.fixture
 def center(center_template, tmp_path):
-    d = tmp_path / "center"
-    d.mkdir()
-    for f in center_template.iterdir():
-        if f.is_file():
-            shutil.copy(f, d / f.name)
-    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, seed=False)
+    c = center_from_template(center_template, tmp_path / "center")
     try:
         yield c
     finally:

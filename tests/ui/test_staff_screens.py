@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import subprocess
 
 import pytest
 from PySide6.QtCore import Qt
 
+from center.testing import center_from_template, seeded_template
 from tests.ui.conftest import ARTIFACTS, StaffClock, audit_rows, clipped_texts
 
 pytestmark = pytest.mark.ui
@@ -32,21 +32,12 @@ def shot(shell, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def center_template(tmp_path_factory):
-    from center.embedded import start_center
-    d = tmp_path_factory.mktemp("ui-center-template")
-    start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, persons=5).stop()
-    return d
+    return seeded_template(tmp_path_factory.mktemp("ui-center-template"))
 
 
 @pytest.fixture
 def real_center(center_template, tmp_path):
-    from center.embedded import start_center
-    d = tmp_path / "center"
-    d.mkdir()
-    for f in center_template.iterdir():
-        if f.is_file():
-            shutil.copy(f, d / f.name)
-    c = start_center(db_url=f"sqlite:///{d / 'center.sqlite3'}", data_dir=d, seed=False)
+    c = center_from_template(center_template, tmp_path / "center")
     try:
         yield c
     finally:
